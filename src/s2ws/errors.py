@@ -1,0 +1,123 @@
+"""The one exception tree of s2ws.
+
+Every exception that corresponds to a ReceptionStatus carries that value in ``status``, so a
+session driver can map any failure to its answer mechanically.
+"""
+
+from __future__ import annotations
+
+from .messages.enums import ReceptionStatusValues
+
+__all__ = [
+    "DecodeError",
+    "EncodeError",
+    "InvalidContent",
+    "InvalidData",
+    "InvalidMessage",
+    "PermanentError",
+    "ProfileError",
+    "S2Error",
+    "StatusError",
+    "TemporaryError",
+]
+
+
+class S2Error(Exception):
+    """Base of every error s2ws raises on purpose."""
+
+
+class StatusError(S2Error):
+    """An error that maps to a ReceptionStatus value (``status``)."""
+
+    status: ReceptionStatusValues = ReceptionStatusValues.PERMANENT_ERROR
+
+    def __init__(self, reason: str, *, pointer: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pointer = pointer
+
+    @property
+    def diagnostic(self) -> str:
+        """One line for a ReceptionStatus ``diagnostic_label``."""
+        return f"at {self.pointer or '/'}: {self.reason}"
+
+
+class DecodeError(StatusError):
+    """A frame that is not a schema-valid S2 message.
+
+    ``message_id`` and ``message_type`` are filled in whenever they could be recovered from
+    the frame, so the receiver can still address its ReceptionStatus.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        pointer: str = "",
+        message_id: str | None = None,
+        message_type: str | None = None,
+    ) -> None:
+        super().__init__(reason, pointer=pointer)
+        self.message_id = message_id
+        self.message_type = message_type
+
+    def __str__(self) -> str:
+        where = f" at {self.pointer}" if self.pointer else ""
+        what = self.message_type or "frame"
+        ident = f" {self.message_id}" if self.message_id else ""
+        return f"{self.status.value}: {what}{ident}{where}: {self.reason}"
+
+
+class InvalidData(DecodeError):
+    """Not JSON, not an object, or no usable ``message_id``: the frame cannot be understood."""
+
+    status = ReceptionStatusValues.INVALID_DATA
+
+
+class InvalidMessage(DecodeError):
+    """Valid JSON that the schema forbids (unknown type, missing or extra field, bad value)."""
+
+    status = ReceptionStatusValues.INVALID_MESSAGE
+
+
+class InvalidContent(StatusError):
+    """Schema-valid, but semantically wrong: raised by rules and by handlers."""
+
+    status = ReceptionStatusValues.INVALID_CONTENT
+
+    def __init__(self, rule: str, pointer: str, reason: str) -> None:
+        super().__init__(reason, pointer=pointer)
+        self.rule = rule
+
+    @property
+    def diagnostic(self) -> str:
+        return f"{self.rule} at {self.pointer or '/'}: {self.reason}"
+
+    def __str__(self) -> str:
+        return self.diagnostic
+
+
+class TemporaryError(StatusError):
+    """A handler could not process the message now; the peer should send it again."""
+
+    status = ReceptionStatusValues.TEMPORARY_ERROR
+
+
+class PermanentError(StatusError):
+    """A handler cannot ever process this peer's messages; the session ends."""
+
+    status = ReceptionStatusValues.PERMANENT_ERROR
+
+
+class EncodeError(S2Error):
+    """An outgoing message that would not be valid on the wire; it is never sent."""
+
+    def __init__(self, reason: str, *, pointer: str = "", message_type: str | None = None) -> None:
+        super().__init__(f"{message_type or 'message'} at {pointer or '/'}: {reason}")
+        self.reason = reason
+        self.pointer = pointer
+        self.message_type = message_type
+
+
+class ProfileError(S2Error, ValueError):
+    """An unknown protocol profile (version) was asked for."""

@@ -1,0 +1,65 @@
+"""Primitives every S2 model is built from.
+
+The ID pattern is anchored here on purpose: upstream's pattern is a search, so it would
+accept ``"hello world"`` or a 100-character string (see docs/errata.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+__all__ = [
+    "ID",
+    "ID_PATTERN",
+    "UNSET",
+    "Duration",
+    "S2Message",
+    "S2Object",
+    "Timestamp",
+    "UnsetType",
+    "message_type_of",
+    "new_id",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}$"
+
+ID = Annotated[str, Meta(pattern=ID_PATTERN)]
+"""An identifier: 2 to 64 characters of letters, digits, '-', '_' or ':' (full match)."""
+
+Duration = Annotated[int, Meta(ge=0)]
+"""A duration in whole milliseconds, never negative."""
+
+Timestamp = Annotated[datetime, Meta(tz=True)]
+"""An RFC 3339 instant; a timestamp without an offset is refused because it is ambiguous."""
+
+
+def new_id() -> str:
+    """A fresh UUID4 string: the only id form every peer (s2-python included) accepts."""
+    return str(uuid.uuid4())
+
+
+class S2Object(
+    msgspec.Struct,
+    forbid_unknown_fields=True,
+    kw_only=True,
+    omit_defaults=True,
+    frozen=True,
+    gc=False,
+):
+    """Base of every S2 object: unknown fields refused, absent optionals never written."""
+
+
+class S2Message(S2Object, tag_field="message_type"):
+    """Base of every S2 message; the class tag is the wire ``message_type``."""
+
+
+def message_type_of(cls: type[S2Message]) -> str:
+    """The wire ``message_type`` of a message class."""
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str), cls
+    return tag
