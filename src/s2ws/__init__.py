@@ -6,8 +6,8 @@ transports and tools live in their own subpackages so that importing s2ws stays 
 
 from __future__ import annotations
 
-from .messages import *  # noqa: F403  # must precede errors: errors reads the enums
-from .codec import decode, decode_as, encode, encode_checked, get_codec, validate  # isort: skip
+from . import messages
+from .codec import decode, decode_as, encode, encode_checked, get_codec, validate
 from .errors import (
     DecodeError,
     EncodeError,
@@ -20,5 +20,26 @@ from .errors import (
     StatusError,
     TemporaryError,
 )
+from .messages import *  # noqa: F403
 
 __version__ = "0.1.0"
+
+__all__ = [
+    *messages.__all__,
+    "DecodeError",
+    "EncodeError",
+    "InvalidContent",
+    "InvalidData",
+    "InvalidMessage",
+    "PermanentError",
+    "ProfileError",
+    "S2Error",
+    "StatusError",
+    "TemporaryError",
+    "decode",
+    "decode_as",
+    "encode",
+    "encode_checked",
+    "get_codec",
+    "validate",
+]

@@ -141,12 +141,13 @@ def _pointer(path: str | None) -> tuple[str, list[str | int]]:
 
 def _lookup(doc: Any, parts: list[str | int]) -> tuple[bool, Any]:
     for part in parts:
-        if isinstance(part, int) and isinstance(doc, list) and 0 <= part < len(doc):
+        if isinstance(doc, list) and isinstance(part, int) and 0 <= part < len(doc):
             doc = doc[part]
-        elif isinstance(part, str) and isinstance(doc, dict) and part in doc:
+            continue
+        if isinstance(doc, dict) and isinstance(part, str) and part in doc:
             doc = doc[part]
-        else:
-            return False, None
+            continue
+        return False, None
     return True, doc
 
 
@@ -185,7 +186,9 @@ def _reason(msg: str, found: bool, value: Any) -> tuple[str, str | None]:
     return msg, None
 
 
-def explain(data: bytes | str, exc: msgspec.DecodeError, profile: Profile | None, expect: type[Any] | None = None) -> DecodeError:
+def explain(
+    data: bytes | str, exc: msgspec.DecodeError, profile: Profile | None, expect: type[Any] | None = None
+) -> DecodeError:
     """Turn a msgspec failure into an :class:`InvalidData` or :class:`InvalidMessage`."""
     try:
         doc = msgspec.json.decode(data)
@@ -207,11 +210,13 @@ def explain(data: bytes | str, exc: msgspec.DecodeError, profile: Profile | None
     reason, named = _reason(msg, found, value)
     if named is not None:
         pointer += "/" + named.replace("~", "~0").replace("/", "~1")
-    if pointer == "/message_type" and expect is None:
-        if named is None:  # the tag itself was refused: an unknown message type
-            where = f" in profile {profile.version}" if profile else ""
-            reason = f"unknown message_type {_show(value)}{where}"
+    if pointer == "/message_type" and expect is None and named is None:
+        # the tag itself was refused: an unknown message type
+        where = f" in profile {profile.version}" if profile else ""
+        reason = f"unknown message_type {_show(value)}{where}"
     if expect is None and message_type != "ReceptionStatus" and message_id is None:
         why = "no message_id" if raw_id is None else f"message_id {_show(raw_id)} is not an ID"
-        return InvalidData(f"{why}, so no answer can name it; first problem: {reason}", pointer=pointer, message_type=message_type)
+        return InvalidData(
+            f"{why}, so no answer can name it; first problem: {reason}", pointer=pointer, message_type=message_type
+        )
     return InvalidMessage(reason, pointer=pointer, message_id=message_id, message_type=message_type)

@@ -39,7 +39,9 @@ class Finding:
         what = self.message_type or "?"
         ident = self.message_id or "-"
         rule = f" {self.rule}" if self.rule else ""
-        return f"{self.file}:{self.location}: {what} {ident}: {self.status}{rule} at {self.pointer or '/'}: {self.reason}"
+        return (
+            f"{self.file}:{self.location}: {what} {ident}: {self.status}{rule} at {self.pointer or '/'}: {self.reason}"
+        )
 
 
 def iter_frames(text: bytes) -> Iterator[tuple[str, bytes]]:
@@ -74,7 +76,10 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "validate",
         help="validate files of S2 messages",
-        description="Validate S2 messages: one per file, a JSON array, or JSON Lines. Exit 0 valid, 1 invalid, 2 usage/IO error.",
+        description=(
+            "Validate S2 messages: one per file, a JSON array, or JSON Lines. "
+            "Exit 0 valid, 1 invalid, 2 usage/IO error."
+        ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a file, or - for standard input")
     parser.add_argument("--profile", default="0.0.2-beta", help=f"protocol version ({', '.join(PROFILES)})")

@@ -54,7 +54,7 @@ class S2Object(
     """Base of every S2 object: unknown fields refused, absent optionals never written."""
 
 
-class S2Message(S2Object, tag_field="message_type"):
+class S2Message(S2Object, tag_field="message_type", frozen=True):
     """Base of every S2 message; the class tag is the wire ``message_type``."""
 
 

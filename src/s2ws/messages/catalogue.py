@@ -50,7 +50,9 @@ _BOTH = frozenset({CEM, RM})
 _ALL = frozenset({"0.0.2-beta", "1.0.0"})
 
 
-def _info(name: str, senders: frozenset[EnergyManagementRole], revocable: bool = False, profiles: frozenset[str] = _ALL) -> MessageInfo:
+def _info(
+    name: str, senders: frozenset[EnergyManagementRole], revocable: bool = False, profiles: frozenset[str] = _ALL
+) -> MessageInfo:
     prefix = name.split(".", 1)[0] if "." in name else ""
     return MessageInfo(name, senders, CONTROL_TYPE_PREFIXES.get(prefix), revocable, profiles)
 

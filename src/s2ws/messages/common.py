@@ -42,17 +42,17 @@ __all__ = [
 ]
 
 
-class NumberRange(S2Object, kw_only=True):
+class NumberRange(S2Object, kw_only=True, frozen=True):
     start_of_range: float
     end_of_range: float
 
 
-class PowerForecastElement(S2Object, kw_only=True):
+class PowerForecastElement(S2Object, kw_only=True, frozen=True):
     duration: Duration
     power_values: Annotated[list[PowerForecastValue], Meta(min_length=1, max_length=10)]
 
 
-class PowerForecastValue(S2Object, kw_only=True):
+class PowerForecastValue(S2Object, kw_only=True, frozen=True):
     value_upper_limit: float | UnsetType = UNSET
     value_upper_95PPR: float | UnsetType = UNSET
     value_upper_68PPR: float | UnsetType = UNSET
@@ -63,29 +63,29 @@ class PowerForecastValue(S2Object, kw_only=True):
     commodity_quantity: CommodityQuantity
 
 
-class PowerRange(S2Object, kw_only=True):
+class PowerRange(S2Object, kw_only=True, frozen=True):
     start_of_range: float
     end_of_range: float
     commodity_quantity: CommodityQuantity
 
 
-class PowerValue(S2Object, kw_only=True):
+class PowerValue(S2Object, kw_only=True, frozen=True):
     commodity_quantity: CommodityQuantity
     value: float
 
 
-class Role(S2Object, kw_only=True):
+class Role(S2Object, kw_only=True, frozen=True):
     role: RoleType
     commodity: Commodity
 
 
-class Timer(S2Object, kw_only=True):
+class Timer(S2Object, kw_only=True, frozen=True):
     id: ID
     diagnostic_label: str | UnsetType = UNSET
     duration: Duration
 
 
-class Transition(S2Object, kw_only=True):
+class Transition(S2Object, kw_only=True, frozen=True):
     id: ID
     from_: ID = field(name="from")
     to: ID
@@ -96,43 +96,43 @@ class Transition(S2Object, kw_only=True):
     abnormal_condition_only: bool
 
 
-class Handshake(S2Message, tag="Handshake", kw_only=True):
+class Handshake(S2Message, tag="Handshake", kw_only=True, frozen=True):
     message_id: ID
     role: EnergyManagementRole
     supported_protocol_versions: Annotated[list[str], Meta(min_length=1)] | UnsetType = UNSET
 
 
-class HandshakeResponse(S2Message, tag="HandshakeResponse", kw_only=True):
+class HandshakeResponse(S2Message, tag="HandshakeResponse", kw_only=True, frozen=True):
     message_id: ID
     selected_protocol_version: str
 
 
-class InstructionStatusUpdate(S2Message, tag="InstructionStatusUpdate", kw_only=True):
+class InstructionStatusUpdate(S2Message, tag="InstructionStatusUpdate", kw_only=True, frozen=True):
     message_id: ID
     instruction_id: ID
     status_type: InstructionStatus
     timestamp: Timestamp
 
 
-class PowerForecast(S2Message, tag="PowerForecast", kw_only=True):
+class PowerForecast(S2Message, tag="PowerForecast", kw_only=True, frozen=True):
     message_id: ID
     start_time: Timestamp
     elements: Annotated[list[PowerForecastElement], Meta(min_length=1, max_length=288)]
 
 
-class PowerMeasurement(S2Message, tag="PowerMeasurement", kw_only=True):
+class PowerMeasurement(S2Message, tag="PowerMeasurement", kw_only=True, frozen=True):
     message_id: ID
     measurement_timestamp: Timestamp
     values: Annotated[list[PowerValue], Meta(min_length=1, max_length=10)]
 
 
-class ReceptionStatus(S2Message, tag="ReceptionStatus", kw_only=True):
+class ReceptionStatus(S2Message, tag="ReceptionStatus", kw_only=True, frozen=True):
     subject_message_id: ID
     status: ReceptionStatusValues
     diagnostic_label: str | UnsetType = UNSET
 
 
-class ResourceManagerDetails(S2Message, tag="ResourceManagerDetails", kw_only=True):
+class ResourceManagerDetails(S2Message, tag="ResourceManagerDetails", kw_only=True, frozen=True):
     message_id: ID
     resource_id: ID
     name: str | UnsetType = UNSET
@@ -148,18 +148,18 @@ class ResourceManagerDetails(S2Message, tag="ResourceManagerDetails", kw_only=Tr
     provides_power_measurement_types: Annotated[list[CommodityQuantity], Meta(min_length=1, max_length=10)]
 
 
-class RevokeObject(S2Message, tag="RevokeObject", kw_only=True):
+class RevokeObject(S2Message, tag="RevokeObject", kw_only=True, frozen=True):
     message_id: ID
     object_type: RevokableObjects
     object_id: ID
 
 
-class SelectControlType(S2Message, tag="SelectControlType", kw_only=True):
+class SelectControlType(S2Message, tag="SelectControlType", kw_only=True, frozen=True):
     message_id: ID
     control_type: ControlType
 
 
-class SessionRequest(S2Message, tag="SessionRequest", kw_only=True):
+class SessionRequest(S2Message, tag="SessionRequest", kw_only=True, frozen=True):
     message_id: ID
     request: SessionRequestType
     diagnostic_label: str | UnsetType = UNSET

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-class DDBCActuatorDescription(S2Object, kw_only=True):
+class DDBCActuatorDescription(S2Object, kw_only=True, frozen=True):
     id: ID
     diagnostic_label: str | UnsetType = UNSET
     supported_commodites: Annotated[list[Commodity], Meta(min_length=1, max_length=4)]
@@ -33,7 +33,7 @@ class DDBCActuatorDescription(S2Object, kw_only=True):
     timers: Annotated[list[Timer], Meta(max_length=1000)]
 
 
-class DDBCAverageDemandRateForecastElement(S2Object, kw_only=True):
+class DDBCAverageDemandRateForecastElement(S2Object, kw_only=True, frozen=True):
     duration: Duration
     demand_rate_upper_limit: float | UnsetType = UNSET
     demand_rate_upper_95PPR: float | UnsetType = UNSET
@@ -44,7 +44,7 @@ class DDBCAverageDemandRateForecastElement(S2Object, kw_only=True):
     demand_rate_lower_limit: float | UnsetType = UNSET
 
 
-class DDBCOperationMode(S2Object, kw_only=True):
+class DDBCOperationMode(S2Object, kw_only=True, frozen=True):
     Id: ID
     diagnostic_label: str | UnsetType = UNSET
     power_ranges: Annotated[list[PowerRange], Meta(min_length=1, max_length=10)]
@@ -53,7 +53,7 @@ class DDBCOperationMode(S2Object, kw_only=True):
     abnormal_condition_only: bool
 
 
-class DDBCActuatorStatus(S2Message, tag="DDBC.ActuatorStatus", kw_only=True):
+class DDBCActuatorStatus(S2Message, tag="DDBC.ActuatorStatus", kw_only=True, frozen=True):
     message_id: ID
     actuator_id: ID
     active_operation_mode_id: ID
@@ -62,13 +62,13 @@ class DDBCActuatorStatus(S2Message, tag="DDBC.ActuatorStatus", kw_only=True):
     transition_timestamp: Timestamp | UnsetType = UNSET
 
 
-class DDBCAverageDemandRateForecast(S2Message, tag="DDBC.AverageDemandRateForecast", kw_only=True):
+class DDBCAverageDemandRateForecast(S2Message, tag="DDBC.AverageDemandRateForecast", kw_only=True, frozen=True):
     message_id: ID
     start_time: Timestamp
     elements: Annotated[list[DDBCAverageDemandRateForecastElement], Meta(min_length=1, max_length=288)]
 
 
-class DDBCInstruction(S2Message, tag="DDBC.Instruction", kw_only=True):
+class DDBCInstruction(S2Message, tag="DDBC.Instruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     execution_time: Timestamp
@@ -78,7 +78,7 @@ class DDBCInstruction(S2Message, tag="DDBC.Instruction", kw_only=True):
     operation_mode_factor: float
 
 
-class DDBCSystemDescription(S2Message, tag="DDBC.SystemDescription", kw_only=True):
+class DDBCSystemDescription(S2Message, tag="DDBC.SystemDescription", kw_only=True, frozen=True):
     message_id: ID
     valid_from: Timestamp
     actuators: Annotated[list[DDBCActuatorDescription], Meta(min_length=1, max_length=10)]
@@ -86,7 +86,7 @@ class DDBCSystemDescription(S2Message, tag="DDBC.SystemDescription", kw_only=Tru
     provides_average_demand_rate_forecast: bool
 
 
-class DDBCTimerStatus(S2Message, tag="DDBC.TimerStatus", kw_only=True):
+class DDBCTimerStatus(S2Message, tag="DDBC.TimerStatus", kw_only=True, frozen=True):
     message_id: ID
     timer_id: ID
     actuator_id: ID
@@ -98,13 +98,13 @@ class DDBCTimerStatus(S2Message, tag="DDBC.TimerStatus", kw_only=True):
 # description no longer has to be re-sent whenever the demand changes.
 
 
-class DDBCSystemDescriptionV1(S2Message, tag="DDBC.SystemDescription", kw_only=True):
+class DDBCSystemDescriptionV1(S2Message, tag="DDBC.SystemDescription", kw_only=True, frozen=True):
     message_id: ID
     valid_from: Timestamp
     actuators: Annotated[list[DDBCActuatorDescription], Meta(min_length=1, max_length=10)]
     provides_average_demand_rate_forecast: bool
 
 
-class DDBCPresentDemandStatus(S2Message, tag="DDBC.PresentDemandStatus", kw_only=True):
+class DDBCPresentDemandStatus(S2Message, tag="DDBC.PresentDemandStatus", kw_only=True, frozen=True):
     message_id: ID
     present_demand_rate: NumberRange

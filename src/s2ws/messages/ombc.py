@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 
-class OMBCOperationMode(S2Object, kw_only=True):
+class OMBCOperationMode(S2Object, kw_only=True, frozen=True):
     id: ID
     diagnostic_label: str | UnsetType = UNSET
     power_ranges: Annotated[list[PowerRange], Meta(min_length=1, max_length=10)]
@@ -26,7 +26,7 @@ class OMBCOperationMode(S2Object, kw_only=True):
     abnormal_condition_only: bool
 
 
-class OMBCInstruction(S2Message, tag="OMBC.Instruction", kw_only=True):
+class OMBCInstruction(S2Message, tag="OMBC.Instruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     execution_time: Timestamp
@@ -35,7 +35,7 @@ class OMBCInstruction(S2Message, tag="OMBC.Instruction", kw_only=True):
     abnormal_condition: bool
 
 
-class OMBCStatus(S2Message, tag="OMBC.Status", kw_only=True):
+class OMBCStatus(S2Message, tag="OMBC.Status", kw_only=True, frozen=True):
     message_id: ID
     active_operation_mode_id: ID
     operation_mode_factor: float
@@ -43,7 +43,7 @@ class OMBCStatus(S2Message, tag="OMBC.Status", kw_only=True):
     transition_timestamp: Timestamp | UnsetType = UNSET
 
 
-class OMBCSystemDescription(S2Message, tag="OMBC.SystemDescription", kw_only=True):
+class OMBCSystemDescription(S2Message, tag="OMBC.SystemDescription", kw_only=True, frozen=True):
     message_id: ID
     valid_from: Timestamp
     operation_modes: Annotated[list[OMBCOperationMode], Meta(min_length=1, max_length=100)]
@@ -51,7 +51,7 @@ class OMBCSystemDescription(S2Message, tag="OMBC.SystemDescription", kw_only=Tru
     timers: Annotated[list[Timer], Meta(max_length=1000)]
 
 
-class OMBCTimerStatus(S2Message, tag="OMBC.TimerStatus", kw_only=True):
+class OMBCTimerStatus(S2Message, tag="OMBC.TimerStatus", kw_only=True, frozen=True):
     message_id: ID
     timer_id: ID
     finished_at: Timestamp

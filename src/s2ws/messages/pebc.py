@@ -20,26 +20,26 @@ __all__ = [
 ]
 
 
-class PEBCAllowedLimitRange(S2Object, kw_only=True):
+class PEBCAllowedLimitRange(S2Object, kw_only=True, frozen=True):
     commodity_quantity: CommodityQuantity
     limit_type: PEBCPowerEnvelopeLimitType
     range_boundary: NumberRange
     abnormal_condition_only: bool
 
 
-class PEBCPowerEnvelope(S2Object, kw_only=True):
+class PEBCPowerEnvelope(S2Object, kw_only=True, frozen=True):
     id: ID
     commodity_quantity: CommodityQuantity
     power_envelope_elements: Annotated[list[PEBCPowerEnvelopeElement], Meta(min_length=1, max_length=288)]
 
 
-class PEBCPowerEnvelopeElement(S2Object, kw_only=True):
+class PEBCPowerEnvelopeElement(S2Object, kw_only=True, frozen=True):
     duration: Duration
     upper_limit: float
     lower_limit: float
 
 
-class PEBCEnergyConstraint(S2Message, tag="PEBC.EnergyConstraint", kw_only=True):
+class PEBCEnergyConstraint(S2Message, tag="PEBC.EnergyConstraint", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     valid_from: Timestamp
@@ -49,7 +49,7 @@ class PEBCEnergyConstraint(S2Message, tag="PEBC.EnergyConstraint", kw_only=True)
     commodity_quantity: CommodityQuantity
 
 
-class PEBCInstruction(S2Message, tag="PEBC.Instruction", kw_only=True):
+class PEBCInstruction(S2Message, tag="PEBC.Instruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     execution_time: Timestamp
@@ -58,7 +58,7 @@ class PEBCInstruction(S2Message, tag="PEBC.Instruction", kw_only=True):
     power_envelopes: Annotated[list[PEBCPowerEnvelope], Meta(min_length=1, max_length=10)]
 
 
-class PEBCPowerConstraints(S2Message, tag="PEBC.PowerConstraints", kw_only=True):
+class PEBCPowerConstraints(S2Message, tag="PEBC.PowerConstraints", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     valid_from: Timestamp

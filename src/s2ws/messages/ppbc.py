@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-class PPBCPowerSequence(S2Object, kw_only=True):
+class PPBCPowerSequence(S2Object, kw_only=True, frozen=True):
     id: ID
     elements: Annotated[list[PPBCPowerSequenceElement], Meta(min_length=1, max_length=288)]
     is_interruptible: bool
@@ -31,12 +31,12 @@ class PPBCPowerSequence(S2Object, kw_only=True):
     abnormal_condition_only: bool
 
 
-class PPBCPowerSequenceContainer(S2Object, kw_only=True):
+class PPBCPowerSequenceContainer(S2Object, kw_only=True, frozen=True):
     id: ID
     power_sequences: Annotated[list[PPBCPowerSequence], Meta(min_length=1, max_length=288)]
 
 
-class PPBCPowerSequenceContainerStatus(S2Object, kw_only=True):
+class PPBCPowerSequenceContainerStatus(S2Object, kw_only=True, frozen=True):
     power_profile_id: ID
     sequence_container_id: ID
     selected_sequence_id: ID | UnsetType = UNSET
@@ -44,12 +44,12 @@ class PPBCPowerSequenceContainerStatus(S2Object, kw_only=True):
     status: PPBCPowerSequenceStatus
 
 
-class PPBCPowerSequenceElement(S2Object, kw_only=True):
+class PPBCPowerSequenceElement(S2Object, kw_only=True, frozen=True):
     duration: Duration
     power_values: Annotated[list[PowerForecastValue], Meta(min_length=1, max_length=10)]
 
 
-class PPBCEndInterruptionInstruction(S2Message, tag="PPBC.EndInterruptionInstruction", kw_only=True):
+class PPBCEndInterruptionInstruction(S2Message, tag="PPBC.EndInterruptionInstruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     power_profile_id: ID
@@ -59,7 +59,7 @@ class PPBCEndInterruptionInstruction(S2Message, tag="PPBC.EndInterruptionInstruc
     abnormal_condition: bool
 
 
-class PPBCPowerProfileDefinition(S2Message, tag="PPBC.PowerProfileDefinition", kw_only=True):
+class PPBCPowerProfileDefinition(S2Message, tag="PPBC.PowerProfileDefinition", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     start_time: Timestamp
@@ -67,12 +67,12 @@ class PPBCPowerProfileDefinition(S2Message, tag="PPBC.PowerProfileDefinition", k
     power_sequences_containers: Annotated[list[PPBCPowerSequenceContainer], Meta(min_length=1, max_length=1000)]
 
 
-class PPBCPowerProfileStatus(S2Message, tag="PPBC.PowerProfileStatus", kw_only=True):
+class PPBCPowerProfileStatus(S2Message, tag="PPBC.PowerProfileStatus", kw_only=True, frozen=True):
     message_id: ID
     sequence_container_status: Annotated[list[PPBCPowerSequenceContainerStatus], Meta(min_length=1, max_length=1000)]
 
 
-class PPBCScheduleInstruction(S2Message, tag="PPBC.ScheduleInstruction", kw_only=True):
+class PPBCScheduleInstruction(S2Message, tag="PPBC.ScheduleInstruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     power_profile_id: ID
@@ -82,7 +82,7 @@ class PPBCScheduleInstruction(S2Message, tag="PPBC.ScheduleInstruction", kw_only
     abnormal_condition: bool
 
 
-class PPBCStartInterruptionInstruction(S2Message, tag="PPBC.StartInterruptionInstruction", kw_only=True):
+class PPBCStartInterruptionInstruction(S2Message, tag="PPBC.StartInterruptionInstruction", kw_only=True, frozen=True):
     message_id: ID
     id: ID
     power_profile_id: ID

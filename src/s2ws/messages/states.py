@@ -1,0 +1,80 @@
+"""Which role may send which message in which session phase: one table, read by the session
+engine, the rule context (replay, validate) and the generated docs.
+
+Phases follow the standard's "state of communication": before the handshake only the
+handshake itself may flow; once initialized the common messages may; with a control type
+active, that control type's messages too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .catalogue import MESSAGE_INFO
+from .enums import ControlType, EnergyManagementRole
+
+__all__ = ["PHASE_RULES", "Phase", "Refusal", "check_allowed"]
+
+
+class Phase(Enum):
+    """Coarse session phase; the active control type is tracked beside it."""
+
+    HANDSHAKE = "handshake"
+    """Connected; the handshake has not completed (no HandshakeResponse yet)."""
+    INITIALIZED = "initialized"
+    """Handshake done; messages of the active control type (if any) are allowed too."""
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a message may not be sent now: a rule id of the catalogue and a plain reason."""
+
+    rule: str
+    reason: str
+
+
+# Rule ids owned by this table (the rule catalogue documents them under these ids).
+PHASE_RULES = {
+    "S2-SESSION-001": "Only the role(s) the standard names may send a message type.",
+    "S2-SESSION-002": (
+        "Before the handshake completes only Handshake, HandshakeResponse, ReceptionStatus and SessionRequest flow."
+    ),
+    "S2-SESSION-003": "A control type's messages flow only while that control type is active.",
+    "S2-SESSION-004": "Nothing but ReceptionStatus flows after the session closed.",
+    "S2-SESSION-005": "Handshake and HandshakeResponse are sent once per session.",
+}
+
+_HANDSHAKE_PHASE = frozenset({"Handshake", "HandshakeResponse", "ReceptionStatus", "SessionRequest"})
+
+
+def check_allowed(
+    message_type: str,
+    sender: EnergyManagementRole,
+    phase: Phase,
+    active: ControlType | None,
+) -> Refusal | None:
+    """None when ``sender`` may send ``message_type`` now, else the refusal.
+
+    ``active`` is the active control type (None or NO_SELECTION when none). Profile
+    membership is the codec's job; an unknown type here is refused as wrong-sender.
+    """
+    info = MESSAGE_INFO.get(message_type)
+    if info is None or sender not in info.senders:
+        who = " and ".join(sorted(r.value for r in info.senders)) if info else "nobody"
+        return Refusal("S2-SESSION-001", f"{message_type} is sent by {who}, not by the {sender.value}")
+    if phase is Phase.CLOSED:
+        if message_type == "ReceptionStatus":
+            return None
+        return Refusal("S2-SESSION-004", f"{message_type} arrived after the session closed")
+    if phase is Phase.HANDSHAKE:
+        if message_type in _HANDSHAKE_PHASE:
+            return None
+        return Refusal("S2-SESSION-002", f"{message_type} before the handshake completed")
+    if message_type in ("Handshake", "HandshakeResponse"):
+        return Refusal("S2-SESSION-005", f"{message_type} after the handshake completed")
+    if info.control_type is not None and info.control_type != active:
+        now = active.value if active and active is not ControlType.NO_SELECTION else "no control type"
+        return Refusal("S2-SESSION-003", f"{message_type} belongs to {info.control_type.value}, but {now} is active")
+    return None
