@@ -23,11 +23,38 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# s2-python 0.11.1 for the interop tests lives in its own environment (it pins websockets 13);
+# the tests run interop/*.py with its interpreter and skip with a reason when it is missing.
+S2PYTHON_VENV := .venv-s2python
+S2PYTHON_STAMP := $(S2PYTHON_VENV)/.installed-s2python
+
+.PHONY: interop-venv
+interop-venv: $(S2PYTHON_STAMP)
+
+$(S2PYTHON_STAMP):
+	$(PYTHON) -m venv $(S2PYTHON_VENV)
+	$(S2PYTHON_VENV)/bin/python -m pip install $(PIP_QUIET) 's2-python[ws]==0.11.1'
+	touch $(S2PYTHON_STAMP)
+
+pytest: $(STAMP) $(S2PYTHON_STAMP)
 	$(BIN)/pytest
 
 demo: $(STAMP)
 	$(BIN)/s2ws demo
+
+# Benchmarks run in their own environment (s2ws, orjson and s2-python 0.11.1 side by side),
+# so that .venv stays as the tests need it; the stamp keeps it from being reinstalled each time.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install $(PIP_QUIET) -e . orjson 's2-python==0.11.1'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m bench.codec --write-docs --invoked-as 'make bench'
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis

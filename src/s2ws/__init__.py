@@ -6,40 +6,13 @@ transports and tools live in their own subpackages so that importing s2ws stays 
 
 from __future__ import annotations
 
-from . import messages
-from .codec import decode, decode_as, encode, encode_checked, get_codec, validate
-from .errors import (
-    DecodeError,
-    EncodeError,
-    InvalidContent,
-    InvalidData,
-    InvalidMessage,
-    PermanentError,
-    ProfileError,
-    S2Error,
-    StatusError,
-    TemporaryError,
-)
+from .codec import decode as decode
+from .codec import decode_as as decode_as
+from .codec import encode as encode
+from .codec import encode_checked as encode_checked
+from .codec import get_codec as get_codec
+from .codec import validate as validate
+from .errors import *  # noqa: F403
 from .messages import *  # noqa: F403
 
 __version__ = "0.1.0"
-
-__all__ = [
-    *messages.__all__,
-    "DecodeError",
-    "EncodeError",
-    "InvalidContent",
-    "InvalidData",
-    "InvalidMessage",
-    "PermanentError",
-    "ProfileError",
-    "S2Error",
-    "StatusError",
-    "TemporaryError",
-    "decode",
-    "decode_as",
-    "encode",
-    "encode_checked",
-    "get_codec",
-    "validate",
-]

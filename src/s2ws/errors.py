@@ -9,16 +9,26 @@ from __future__ import annotations
 from .messages.enums import ReceptionStatusValues
 
 __all__ = [
+    "AuthenticationError",
+    "CertificateError",
+    "ChannelClosed",
+    "ConnectError",
     "DecodeError",
     "EncodeError",
     "InvalidContent",
     "InvalidData",
     "InvalidMessage",
+    "OutstandingLimitError",
     "PermanentError",
     "ProfileError",
+    "RuleViolation",
     "S2Error",
+    "SessionClosedError",
+    "SessionError",
     "StatusError",
     "TemporaryError",
+    "TransportConfigError",
+    "TransportError",
 ]
 
 
@@ -121,3 +131,57 @@ class EncodeError(S2Error):
 
 class ProfileError(S2Error, ValueError):
     """An unknown protocol profile (version) was asked for."""
+
+
+class TransportError(S2Error):
+    """A failure of the WebSocket transport; it ends a connection, never a rule of the protocol."""
+
+
+class TransportConfigError(TransportError, ValueError):
+    """A transport option that would break the standard or cannot work (pings under 50 s, TLS on ws://)."""
+
+
+class ChannelClosed(TransportError):
+    """A frame was written to a channel that is already closed."""
+
+
+class ConnectError(TransportError):
+    """A WebSocket could not be opened; ``status`` is the HTTP status when the server answered."""
+
+    def __init__(self, reason: str, *, url: str = "", status: int | None = None) -> None:
+        super().__init__(f"{url}: {reason}" if url else reason)
+        self.reason = reason
+        self.url = url
+        self.status = status
+
+
+class AuthenticationError(ConnectError):
+    """The server refused the bearer token (HTTP 401/403 before the upgrade): retrying will not help."""
+
+
+class CertificateError(ConnectError):
+    """The server's TLS certificate failed verification or did not match the pinned fingerprint."""
+
+
+class RuleViolation(InvalidContent):
+    """The rule catalogue found errors; ``diagnostics`` keeps every one, the first is the label."""
+
+    def __init__(self, rule: str, pointer: str, reason: str, *, diagnostics: tuple[str, ...] = ()) -> None:
+        super().__init__(rule, pointer, reason)
+        self.diagnostics = diagnostics
+
+    @property
+    def diagnostic(self) -> str:
+        return self.diagnostics[0] if self.diagnostics else super().diagnostic
+
+
+class SessionError(S2Error):
+    """The application used a session in a way it cannot honour (not the peer's fault)."""
+
+
+class SessionClosedError(SessionError):
+    """``send`` after the session closed: nothing more may go out but acknowledgements."""
+
+
+class OutstandingLimitError(SessionError):
+    """Too many sent messages still await their ReceptionStatus; wait for answers or timeouts."""

@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 
 from ..codec import get_codec
-from ..errors import DecodeError, ProfileError
+from ..errors import ProfileError
+from ..messages.base import message_type_of
 from ..messages.profiles import PROFILES
 
 __all__ = ["Finding", "iter_frames", "register", "run"]
@@ -96,12 +97,34 @@ def _read(path: str) -> bytes:
 
 
 def check_frame(file: str, location: str, frame: bytes, profile: str) -> list[Finding]:
-    """All findings for one frame (schema layer)."""
-    try:
-        get_codec(profile).decode(frame)
-    except DecodeError as err:
-        return [Finding(file, location, err.message_type, err.message_id, err.status.value, err.pointer, err.reason)]
-    return []
+    """All findings for one frame: the schema, then every single-message rule (with its id)."""
+    from ..rules.frames import judge_frame  # late: the rule layer is only needed here
+
+    verdict = judge_frame(frame, profile)
+    error = verdict.error
+    if error is not None:  # printed as before the rule layer: the status names the failure
+        return [
+            Finding(
+                file, location, error.message_type, error.message_id, error.status.value, error.pointer, error.reason
+            )
+        ]
+    message = verdict.message
+    message_type = message_type_of(type(message)) if message is not None else None
+    message_id = getattr(message, "message_id", None)
+    return [
+        Finding(
+            file,
+            location,
+            message_type,
+            message_id,
+            "INVALID_CONTENT" if f.severity == "error" else "WARNING",
+            f.pointer,
+            f.reason,
+            f.rule,
+            f.severity,
+        )
+        for f in verdict.findings
+    ]
 
 
 def run(args: argparse.Namespace) -> int:

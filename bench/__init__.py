@@ -1,0 +1,1 @@
+"""Benchmarks: run with ``make bench``; they report figures and never assert on them."""

@@ -1,0 +1,627 @@
+"""The sans-I/O S2 session engine for both roles: text in, text out, time passed in.
+
+A transport feeds each received text frame to :meth:`Session.receive`, writes what
+:meth:`Session.data_to_send` returns, hands :meth:`Session.events` to the application and
+calls :meth:`Session.handle_timeout` at :meth:`Session.next_wakeup`. The engine never blocks,
+never reads a clock and never awaits anything, which is what makes "exactly one
+ReceptionStatus per received message, chosen synchronously" possible: the answer is decided
+inside ``receive`` before it returns.
+
+Receive pipeline (first failure decides the answer):
+``decode`` (INVALID_DATA / INVALID_MESSAGE) -> phase table ``states.check_allowed`` ->
+engine rules (handshake, control type offered, instruction lifecycle, revocation; catalogue
+ids, see ``policy.CATALOGUE_RULES_USED`` and ``policy.ENGINE_RULES``) -> checker errors (all
+INVALID_CONTENT) -> handler (its StatusError's value; any other exception is TEMPORARY_ERROR)
+-> OK, state applied, ``MessageReceived``. A refused Handshake (on the CEM) or HandshakeResponse
+(on the RM) also ends the session with SessionRequest TERMINATE, since the handshake can no
+longer complete; any other refusal leaves the session running.
+
+Strict in what we write, lenient in what we accept: a rule the catalogue rates a warning
+(a backward instruction status, revoking a finished instruction) passes on receive with a
+``ContentWarning``, while ``send`` refuses it.
+
+An unexpected exception from the application's handler is answered TEMPORARY_ERROR, not
+PERMANENT_ERROR: it is a fault of the receiver, not of the message, so the peer may try again
+(bounded by its retry policy) and a bug in one handler does not end the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from ..codec import Codec, get_codec
+from ..errors import (
+    DecodeError,
+    InvalidContent,
+    InvalidData,
+    InvalidMessage,
+    OutstandingLimitError,
+    RuleViolation,
+    SessionClosedError,
+    StatusError,
+    TemporaryError,
+)
+from ..messages.base import UNSET, S2Message, message_type_of, new_id
+from ..messages.catalogue import MESSAGE_INFO
+from ..messages.common import (
+    Handshake,
+    HandshakeResponse,
+    InstructionStatusUpdate,
+    ReceptionStatus,
+    ResourceManagerDetails,
+    RevokeObject,
+    SelectControlType,
+    SessionRequest,
+)
+from ..messages.enums import (
+    ControlType,
+    EnergyManagementRole,
+    InstructionStatus,
+    ReceptionStatusValues,
+    SessionRequestType,
+)
+from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version
+from ..messages.states import Phase, check_allowed
+from .events import (
+    AckTimeout,
+    CallbackFailed,
+    ContentWarning,
+    ControlTypeSelected,
+    DuplicateReceptionStatus,
+    Event,
+    HandshakeCompleted,
+    InstructionStatusChanged,
+    MalformedReceptionStatus,
+    MessageReceived,
+    ObjectRevoked,
+    ReceptionStatusReceived,
+    RejectedIncoming,
+    Retried,
+    RetryGivenUp,
+    SessionClosed,
+    SessionRequestReceived,
+    UnsolicitedReceptionStatus,
+)
+from .ledger import Entry, Ledger, Lookup, Waiting
+from .policy import NIL_ID, Checker, Finding, RetryPolicy, direction_of
+from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, Problem, object_id_of
+
+__all__ = ["Handler", "Session"]
+
+Handler = Callable[[S2Message], None]
+"""Called synchronously inside ``receive`` for an application message that passed every check.
+Return = OK; raise InvalidContent / TemporaryError / PermanentError to answer that status."""
+
+CEM = EnergyManagementRole.CEM
+RM = EnergyManagementRole.RM
+RS = ReceptionStatusValues
+
+_ENGINE_OWNED = (ReceptionStatus, Handshake, HandshakeResponse)
+_MAX_LABEL = 1000
+"""Longest diagnostic_label we write: a peer's garbage must not be echoed back at length."""
+
+
+def _message_id(message: S2Message) -> str:
+    ident: str = getattr(message, "message_id", "")
+    return ident
+
+
+class Session:
+    """One S2 session (one WebSocket connection), as a CEM or as an RM.
+
+    Attributes a transport or application reads: ``role``, ``phase`` (states.Phase),
+    ``selected_version`` (normalized, None before the handshake), ``active_control_type``
+    (None when none is active), ``peer_details`` (the RM's latest ResourceManagerDetails, on
+    the CEM side), ``details`` (on the RM side, the ResourceManagerDetails it sent),
+    ``closed``, ``close_reason``, ``terminated`` and ``reconnect_requested``.
+
+    Constructor knobs: ``versions`` in order of preference (the CEM picks its first one the RM
+    offers); ``checker`` the rule catalogue's SessionContext (optional); ``handler`` the
+    application's synchronous hook; ``ack_timeout`` how long to wait for a ReceptionStatus
+    before ``AckTimeout``; ``retry`` for TEMPORARY_ERROR answers; ``max_outstanding`` how many of
+    the application's messages may await an answer (``send`` refuses beyond; the engine's own
+    Handshake/HandshakeResponse/TERMINATE are not counted); ``max_remembered`` the size of each
+    LRU memory (answered ids, timed-out messages, instructions, revocable objects);
+    ``handshake_timeout`` after which an unfinished handshake ends the session (None: never).
+    Events and frames accumulate until drained: a transport drains both after every call.
+    """
+
+    def __init__(
+        self,
+        role: EnergyManagementRole,
+        *,
+        versions: Sequence[str] = (DEFAULT_PROFILE.version,),
+        checker: Checker | None = None,
+        handler: Handler | None = None,
+        ack_timeout: timedelta = timedelta(seconds=5),
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared safely
+        max_outstanding: int = 1000,
+        max_remembered: int = 4096,
+        handshake_timeout: timedelta | None = timedelta(seconds=30),
+    ) -> None:
+        if isinstance(versions, str) or not versions:
+            raise ValueError("versions must be a non-empty sequence of protocol version strings")
+        if max_outstanding < 1:
+            raise ValueError("max_outstanding must be at least 1")
+        self.role = role
+        self.peer_role = RM if role is CEM else CEM
+        self.versions: tuple[str, ...] = tuple(dict.fromkeys(get_profile(v).version for v in versions))
+        self.checker = checker
+        self.handler = handler
+        self.ack_timeout = ack_timeout
+        self.retry = retry
+        self.max_outstanding = max_outstanding
+        self.handshake_timeout = handshake_timeout
+
+        self.phase = Phase.HANDSHAKE
+        self.selected_version: str | None = None
+        self.active_control_type: ControlType | None = None
+        self.peer_details: ResourceManagerDetails | None = None
+        self.details: ResourceManagerDetails | None = None
+        self.peer_versions: tuple[str, ...] | None = None
+        self.started = False
+        self.closed = False
+        self.close_reason: str | None = None
+        self.terminated = False
+        """A SessionRequest TERMINATE ended the session (either side sent it): a client should not
+        reconnect at once."""
+        self.reconnect_requested = False
+        """The peer sent SessionRequest RECONNECT: a client should connect again now."""
+
+        self._out_dir = direction_of(role)
+        self._in_dir = direction_of(self.peer_role)
+        self._codec: Codec = get_codec(self.versions[0])
+        self._handshake_deadline: datetime | None = None
+        self._frames: list[str] = []
+        self._events: list[Event] = []
+        self._ledger = Ledger(max_remembered=max_remembered)
+        self._instructions = InstructionTracker(max_remembered)
+        self._ours = ObjectRegistry(max_remembered)
+        self._theirs = ObjectRegistry(max_remembered)
+
+    # --- the transport's API --------------------------------------------------------------
+
+    def start(self, now: datetime) -> None:
+        """The connection is open: queue our Handshake (idempotent)."""
+        if self.started or self.closed:
+            return
+        self.started = True
+        if self.handshake_timeout is not None:
+            self._handshake_deadline = now + self.handshake_timeout
+        self._queue_own(
+            Handshake(message_id=new_id(), role=self.role, supported_protocol_versions=list(self.versions)), now
+        )
+
+    def receive(self, data: str | bytes, now: datetime) -> None:
+        """Handle one frame from the peer; its answer (if any) is queued before this returns."""
+        if not self.started:
+            self.start(now)
+        try:
+            message = self._codec.decode(data)
+        except DecodeError as exc:
+            self._on_undecodable(data, exc, now)
+            return
+        except Exception as exc:  # a decoder fault must not end the session: refuse the frame
+            self._on_undecodable(data, InvalidData(f"the frame could not be decoded ({type(exc).__name__})"), now)
+            return
+        if isinstance(message, ReceptionStatus):
+            self._on_reception_status(message, now)
+        else:
+            self._on_message(message, data, now)
+
+    def send(self, message: S2Message, now: datetime) -> None:
+        """Validate and queue one of our messages, or raise and send nothing.
+
+        Raises EncodeError (schema), InvalidContent (phase table, engine rules; RuleViolation
+        for checker errors), SessionClosedError, OutstandingLimitError. A SessionRequest
+        closes the session once queued.
+        """
+        mtype = message_type_of(type(message))
+        if self.closed:
+            raise SessionClosedError(f"the session is closed ({self.close_reason}); {mtype} was not sent")
+        if isinstance(message, _ENGINE_OWNED):
+            raise InvalidContent("S2-SESSION-101", "/message_type", f"{mtype} is written by the session engine itself")
+        frame = self._codec.encode_checked(message).decode()
+        message_id = _message_id(message)
+        if message_id in self._ledger:
+            raise InvalidContent(
+                "S2-SESSION-102", "/message_id", f"message_id {message_id!r} still awaits its ReceptionStatus"
+            )
+        if len(self._ledger) >= self.max_outstanding:
+            raise OutstandingLimitError(
+                f"{len(self._ledger)} messages await a ReceptionStatus (limit {self.max_outstanding}); "
+                f"{mtype} was not sent"
+            )
+        refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
+        if refusal is not None:
+            raise InvalidContent(refusal.rule, "/message_type", refusal.reason)
+        for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
+            raise InvalidContent(problem.rule, problem.pointer, problem.reason)
+        warnings: tuple[str, ...] = ()
+        if self.checker is not None:
+            errors, warnings = _split(self.checker.check(message, self._out_dir, now))
+            if errors:
+                raise _violation(errors)
+        self.start(now)  # a no-op once started; keeps our Handshake ahead of this message
+        self._frames.append(frame)
+        self._ledger.add(message_id, message, frame, now + self.ack_timeout)
+        self._checker_apply(message, self._out_dir, now)
+        if warnings:
+            self._events.append(ContentWarning(message, self._out_dir, warnings))
+        self._after_sent(message)
+
+    def data_to_send(self) -> list[str]:
+        """Drain the text frames to write, in order."""
+        frames, self._frames = self._frames, []
+        return frames
+
+    def events(self) -> list[Event]:
+        """Drain what happened since the last call, in order."""
+        events, self._events = self._events, []
+        return events
+
+    def next_wakeup(self) -> datetime | None:
+        """When ``handle_timeout`` should run next (None: no timer pending)."""
+        if self.closed:
+            return None
+        deadline = self._ledger.next_deadline()
+        hs = self._handshake_deadline if self.phase is Phase.HANDSHAKE else None
+        if deadline is None or (hs is not None and hs < deadline):
+            return hs
+        return deadline
+
+    def handle_timeout(self, now: datetime) -> None:
+        """Fire every timer due at ``now``: AckTimeout, retries, the handshake deadline."""
+        if self.closed:
+            return
+        hs = self._handshake_deadline
+        if self.phase is Phase.HANDSHAKE and hs is not None and now >= hs:
+            self.close(f"the handshake did not complete within {self.handshake_timeout}", now, terminate=True)
+            return
+        for entry in self._ledger.pop_due(now):
+            if entry.waiting is Waiting.ACK:
+                self._events.append(AckTimeout(entry.message))
+            else:
+                self._resend(entry, now)
+
+    def close(self, reason: str, now: datetime, *, terminate: bool = False) -> None:
+        """End the session; with ``terminate`` first queue SessionRequest TERMINATE (reason as label)."""
+        if self.closed:
+            return
+        if terminate and self.started:
+            request = SessionRequest(message_id=new_id(), request=SessionRequestType.TERMINATE, diagnostic_label=reason)
+            self._queue_own(request, now)
+            self.terminated = True
+        self._mark_closed(reason, by_peer=False)
+
+    # --- introspection ----------------------------------------------------------------------
+
+    def instruction_status(self, instruction_id: str) -> InstructionStatus | None:
+        """The last status the RM reported for an instruction (None: unknown or none yet)."""
+        return self._instructions.get(instruction_id)
+
+    def sizes(self) -> dict[str, int]:
+        """Sizes of the internal structures; each is bounded (``max_outstanding``/``max_remembered``)."""
+        return {
+            **self._ledger.sizes(),
+            "instructions": len(self._instructions),
+            "objects_ours": len(self._ours),
+            "objects_theirs": len(self._theirs),
+        }
+
+    # --- receiving ----------------------------------------------------------------------------
+
+    def _on_undecodable(self, data: str | bytes, exc: DecodeError, now: datetime) -> None:
+        if isinstance(exc, InvalidMessage) and exc.message_type == "ReceptionStatus":
+            self._events.append(MalformedReceptionStatus(exc.diagnostic, data))  # never answered
+            return
+        subject = exc.message_id or NIL_ID
+        self._reject(exc, data, subject, None, now)
+
+    def _on_message(self, message: S2Message, raw: str | bytes, now: datetime) -> None:
+        subject = _message_id(message)
+        mtype = message_type_of(type(message))
+        refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
+        if refusal is not None:
+            self._reject(InvalidContent(refusal.rule, "/message_type", refusal.reason), raw, subject, message, now)
+            return
+        decisive = self._decides_handshake(message)
+        error: StatusError | None = self._judge_handshake(message) if decisive else None
+        problems = self._judge(message, self.peer_role)
+        engine_warnings = tuple(_label(p) for p in problems if not p.error)
+        if error is None:
+            error = next((InvalidContent(p.rule, p.pointer, p.reason) for p in problems if p.error), None)
+        warnings: tuple[str, ...] = ()
+        if error is None:
+            error, warnings = self._check_incoming(message, now)
+        if error is None and self.handler is not None and not isinstance(message, _SESSION_MESSAGES):
+            error = self._call_handler(message)
+        if error is None:
+            self._accept(message, subject, engine_warnings + warnings, now)
+            return
+        self._reject(error, raw, subject, message, now)
+        if decisive and error.status is RS.INVALID_CONTENT and not self.closed:
+            # the handshake cannot complete any more: end cleanly instead of waiting for a timeout
+            self.close(f"handshake failed: {error.diagnostic}", now, terminate=True)
+
+    def _decides_handshake(self, message: S2Message) -> bool:
+        """The peer's Handshake (a CEM answers it) or the HandshakeResponse (for an RM): refusing
+        either means the handshake can never complete. A Handshake with the wrong role too."""
+        if isinstance(message, Handshake):
+            return self.role is CEM or message.role is not self.peer_role
+        return isinstance(message, HandshakeResponse)
+
+    def _judge_handshake(self, message: S2Message) -> InvalidContent | None:
+        """Role and version checks; a failure here ends the session (see ``_decides_handshake``)."""
+        if isinstance(message, HandshakeResponse):  # we are the RM (the phase table saw to it)
+            if normalize_version(message.selected_protocol_version) in self.versions:
+                return None
+            reason = (
+                f"the CEM selected protocol version {message.selected_protocol_version!r}, "
+                f"but this RM supports only {list(self.versions)}"
+            )
+            return InvalidContent("S2-HANDSHAKE-004", "/selected_protocol_version", reason)
+        assert isinstance(message, Handshake)
+        if message.role is not self.peer_role:
+            reason = f"the peer says it is a {message.role.value}, like us: a session needs one CEM and one RM"
+            return InvalidContent("S2-HANDSHAKE-003", "/role", reason)
+        offered = message.supported_protocol_versions
+        if offered is UNSET:
+            reason = "the RM must list the protocol versions it supports"
+            return InvalidContent("S2-HANDSHAKE-001", "/supported_protocol_versions", reason)
+        if self._negotiate(offered) is None:
+            reason = f"no common protocol version: the RM supports {offered}, this CEM {list(self.versions)}"
+            return InvalidContent("S2-SESSION-103", "/supported_protocol_versions", reason)
+        return None
+
+    def _negotiate(self, offered: Sequence[str]) -> tuple[str, str] | None:
+        """Our most preferred version the RM also offers: (normalized, the RM's spelling)."""
+        theirs = {normalize_version(v): v for v in reversed(offered)}
+        for version in self.versions:
+            if version in theirs:
+                return version, theirs[version]
+        return None
+
+    def _check_incoming(self, message: S2Message, now: datetime) -> tuple[StatusError | None, tuple[str, ...]]:
+        if self.checker is None:
+            return None, ()
+        try:
+            errors, warnings = _split(self.checker.check(message, self._in_dir, now))
+        except Exception as exc:
+            self._events.append(CallbackFailed("checker", message, exc))
+            return TemporaryError(f"the receiver could not check the message ({type(exc).__name__})"), ()
+        return (_violation(errors) if errors else None), warnings
+
+    def _call_handler(self, message: S2Message) -> StatusError | None:
+        assert self.handler is not None
+        try:
+            self.handler(message)
+        except StatusError as exc:
+            return exc
+        except Exception as exc:
+            self._events.append(CallbackFailed("handler", message, exc))
+            return TemporaryError(f"the receiver failed to process the message ({type(exc).__name__})")
+        return None
+
+    def _reject(
+        self, error: StatusError, raw: str | bytes, subject: str, message: S2Message | None, now: datetime
+    ) -> None:
+        diagnostic = error.diagnostic[:_MAX_LABEL]
+        self._answer(subject, error.status, diagnostic, now)
+        self._events.append(RejectedIncoming(error.status, diagnostic, raw, subject, message))
+        if error.status is RS.PERMANENT_ERROR:
+            self._mark_closed(f"we answered PERMANENT_ERROR: {diagnostic}", by_peer=False)
+
+    def _accept(self, message: S2Message, subject: str, warnings: tuple[str, ...], now: datetime) -> None:
+        self._answer(subject, RS.OK, None, now)
+        self._checker_apply(message, self._in_dir, now)
+        if warnings:
+            self._events.append(ContentWarning(message, self._in_dir, warnings))
+        self._events.append(MessageReceived(message))
+        mtype = message_type_of(type(message))
+        if MESSAGE_INFO[mtype].revocable:
+            self._theirs.add(mtype, object_id_of(message))
+        if mtype in INSTRUCTION_TYPES:
+            self._instructions.register(object_id_of(message))
+        if isinstance(message, Handshake):
+            self.peer_versions = (
+                tuple(message.supported_protocol_versions) if message.supported_protocol_versions is not UNSET else None
+            )
+            if self.role is CEM:
+                chosen = self._negotiate(self.peer_versions or ())
+                assert chosen is not None  # _judge_handshake refused the Handshake otherwise
+                version, spelling = chosen
+                self._queue_own(HandshakeResponse(message_id=new_id(), selected_protocol_version=spelling), now)
+                self._complete_handshake(version)
+        elif isinstance(message, HandshakeResponse):
+            self._complete_handshake(normalize_version(message.selected_protocol_version))
+        elif isinstance(message, ResourceManagerDetails):
+            self.peer_details = message
+        elif isinstance(message, SelectControlType):
+            self._activate(message.control_type)
+        elif isinstance(message, InstructionStatusUpdate):
+            self._record_status(message)
+        elif isinstance(message, RevokeObject):
+            self._theirs.revoke(message.object_type.value, message.object_id)
+            self._events.append(ObjectRevoked(message.object_type, message.object_id, by_peer=True))
+        elif isinstance(message, SessionRequest):
+            self._events.append(SessionRequestReceived(message))
+            reconnect = message.request is SessionRequestType.RECONNECT
+            self.terminated = not reconnect
+            self.reconnect_requested = reconnect
+            label = f": {message.diagnostic_label}" if message.diagnostic_label is not UNSET else ""
+            self._mark_closed(f"the peer sent SessionRequest {message.request.value}{label}", True, reconnect)
+
+    def _on_reception_status(self, status: ReceptionStatus, now: datetime) -> None:
+        self._checker_apply(status, self._in_dir, now)
+        subject = status.subject_message_id
+        kind, entry, message = self._ledger.lookup(subject)
+        if kind is Lookup.AWAITING and entry is not None:
+            self._events.append(ReceptionStatusReceived(subject, status, entry.message))
+            if status.status is RS.TEMPORARY_ERROR and not self.closed:
+                delay = self.retry.delay(entry.attempts)
+                if delay is not None:
+                    self._ledger.wait_retry(entry, now + delay)
+                    return
+                self._ledger.finish(subject)
+                reason = f"still TEMPORARY_ERROR after {entry.attempts} attempt(s); the retry policy is exhausted"
+                self._events.append(RetryGivenUp(entry.message, entry.attempts, reason))
+                return
+            self._ledger.finish(subject)
+            self._on_final_answer(entry.message, status)
+        elif kind is Lookup.TIMED_OUT and message is not None:
+            self._events.append(ReceptionStatusReceived(subject, status, message, late=True))
+            self._ledger.finish(subject)
+            self._on_final_answer(message, status)
+        elif kind is Lookup.UNKNOWN:
+            self._events.append(UnsolicitedReceptionStatus(status))
+        else:
+            self._events.append(DuplicateReceptionStatus(status))
+
+    def _on_final_answer(self, message: S2Message, status: ReceptionStatus) -> None:
+        if self.closed:
+            return
+        if status.status is RS.OK and isinstance(message, SelectControlType) and self.role is CEM:
+            self._activate(message.control_type)  # the RM switched when it answered OK
+        elif status.status is RS.PERMANENT_ERROR:
+            label = f": {status.diagnostic_label}" if status.diagnostic_label is not UNSET else ""
+            mtype = message_type_of(type(message))
+            self._mark_closed(f"the peer answered PERMANENT_ERROR to {mtype}{label}", by_peer=True)
+
+    # --- shared by both directions -------------------------------------------------------------
+
+    def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Problem]:
+        """The engine's own cross-message rules (catalogue ids; see policy.CATALOGUE_RULES_USED)."""
+        if isinstance(message, SelectControlType):
+            wanted = message.control_type
+            if wanted is ControlType.NO_SELECTION:
+                return []
+            details = self.details if self.role is RM else self.peer_details
+            if details is None:
+                return [
+                    Problem("S2-SESSION-007", "/control_type", "no ResourceManagerDetails yet: nothing was offered")
+                ]
+            if wanted not in details.available_control_types:
+                offered = ", ".join(ct.value for ct in details.available_control_types)
+                reason = f"{wanted.value} was not offered (offered: {offered})"
+                return [Problem("S2-SESSION-007", "/control_type", reason)]
+            return []
+        if isinstance(message, InstructionStatusUpdate):
+            problem = self._instructions.check(message.instruction_id, message.status_type)
+            return [] if problem is None else [problem]
+        if isinstance(message, RevokeObject):
+            kind, ident = message.object_type.value, message.object_id
+            if sender not in MESSAGE_INFO[kind].senders:
+                reason = f"the {sender.value} cannot revoke a {kind}: only its sender may"
+                return [Problem("S2-REVOKE-001", "/object_type", reason)]
+            state = (self._ours if sender is self.role else self._theirs).state(kind, ident)
+            if state is None:
+                return [Problem("S2-REVOKE-002", "/object_id", f"no {kind} with id {ident!r} was sent in this session")]
+            if state is False:
+                return [Problem("S2-REVOKE-003", "/object_id", f"{kind} {ident!r} was revoked already")]
+            if kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident):
+                reason = (
+                    f"instruction {ident!r} already finished ({self._instructions.get(ident)}); revoking has no effect"
+                )
+                return [Problem("S2-REVOKE-004", "/object_id", reason, error=False)]
+        return []
+
+    def _after_sent(self, message: S2Message) -> None:
+        mtype = message_type_of(type(message))
+        if MESSAGE_INFO[mtype].revocable:
+            self._ours.add(mtype, object_id_of(message))
+        if mtype in INSTRUCTION_TYPES:
+            self._instructions.register(object_id_of(message))
+        if isinstance(message, ResourceManagerDetails):
+            self.details = message
+        elif isinstance(message, InstructionStatusUpdate):
+            self._record_status(message)
+        elif isinstance(message, RevokeObject):
+            self._ours.revoke(message.object_type.value, message.object_id)
+            self._events.append(ObjectRevoked(message.object_type, message.object_id, by_peer=False))
+        elif isinstance(message, SessionRequest):
+            self.terminated = message.request is SessionRequestType.TERMINATE
+            label = f": {message.diagnostic_label}" if message.diagnostic_label is not UNSET else ""
+            self._mark_closed(f"we sent SessionRequest {message.request.value}{label}", by_peer=False)
+
+    def _record_status(self, update: InstructionStatusUpdate) -> None:
+        changed, previous = self._instructions.update(update.instruction_id, update.status_type)
+        if changed:
+            self._events.append(InstructionStatusChanged(update.instruction_id, update.status_type, previous))
+
+    def _activate(self, control_type: ControlType) -> None:
+        """Switch (or deactivate with NO_SELECTION); the phase table then follows the new type."""
+        self.active_control_type = None if control_type is ControlType.NO_SELECTION else control_type
+        self._events.append(ControlTypeSelected(control_type))
+
+    def _complete_handshake(self, version: str) -> None:
+        self.selected_version = version
+        self._codec = get_codec(version)
+        self.phase = Phase.INITIALIZED
+        self._handshake_deadline = None
+        self._events.append(HandshakeCompleted(version))
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _answer(self, subject: str, status: ReceptionStatusValues, diagnostic: str | None, now: datetime) -> None:
+        answer = ReceptionStatus(subject_message_id=subject, status=status, diagnostic_label=diagnostic or UNSET)
+        self._frames.append(self._codec.encode(answer).decode())
+        self._checker_apply(answer, self._out_dir, now)
+
+    def _queue_own(self, message: S2Message, now: datetime) -> None:
+        """Queue a message the engine writes itself (Handshake, HandshakeResponse, TERMINATE)."""
+        frame = self._codec.encode_checked(message).decode()
+        self._frames.append(frame)
+        self._ledger.add(_message_id(message), message, frame, now + self.ack_timeout)
+        self._checker_apply(message, self._out_dir, now)
+
+    def _resend(self, entry: Entry, now: datetime) -> None:
+        mtype = message_type_of(type(entry.message))
+        refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
+        if refusal is not None:
+            self._ledger.drop(entry)
+            self._events.append(RetryGivenUp(entry.message, entry.attempts, refusal.reason))
+            return
+        self._frames.append(entry.frame)
+        self._ledger.resent(entry, now + self.ack_timeout)
+        self._events.append(Retried(entry.message, entry.attempts))
+
+    def _checker_apply(self, message: S2Message, direction: str, now: datetime) -> None:
+        if self.checker is None:
+            return
+        try:
+            self.checker.apply(message, direction, now)
+        except Exception as exc:
+            self._events.append(CallbackFailed("checker.apply", message, exc))
+
+    def _mark_closed(self, reason: str, by_peer: bool, reconnect: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        self.phase = Phase.CLOSED
+        self._handshake_deadline = None
+        self._events.append(SessionClosed(reason, by_peer, reconnect))
+
+
+_SESSION_MESSAGES = (Handshake, HandshakeResponse, SessionRequest)
+"""Owned by the engine: the application handler is not consulted about them."""
+
+
+def _label(problem: Problem) -> str:
+    return f"{problem.rule} at {problem.pointer or '/'}: {problem.reason}"
+
+
+def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]:
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = tuple(f.diagnostic for f in findings if f.severity != "error")
+    return errors, warnings
+
+
+def _violation(errors: Sequence[Finding]) -> RuleViolation:
+    first = errors[0]
+    rule = str(getattr(first, "rule", "") or first.diagnostic.split(" ", 1)[0])
+    pointer = str(getattr(first, "pointer", "") or "")
+    reason = str(getattr(first, "reason", "") or first.diagnostic)
+    return RuleViolation(rule, pointer, reason, diagnostics=tuple(f.diagnostic for f in errors))

@@ -1,0 +1,180 @@
+"""Our own messages that await a ReceptionStatus, with deadlines, in bounded memory.
+
+A peer decides how many answers it sends and for which ids, so nothing here may grow with
+what the peer does: outstanding entries are capped by the sender (``send`` refuses past the
+cap), and the memories of answered and timed-out ids are LRU-bounded. Deadlines live in a
+heap with lazy deletion that is compacted whenever stale items outnumber live ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from itertools import count
+from typing import TypeVar
+
+from ..messages.base import S2Message
+
+__all__ = ["Entry", "Ledger", "Lookup", "Waiting", "remember"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Waiting(Enum):
+    """What an outstanding entry's deadline means."""
+
+    ACK = "ack"
+    """Sent; the deadline is when we stop waiting for the answer (AckTimeout)."""
+    RETRY = "retry"
+    """Answered TEMPORARY_ERROR; the deadline is when to send it again."""
+
+
+@dataclass(slots=True)
+class Entry:
+    """One message we sent: the exact frame (a retry repeats it byte for byte) and its state."""
+
+    message_id: str
+    message: S2Message
+    frame: str
+    attempts: int
+    deadline: datetime
+    waiting: Waiting
+    seq: int = 0
+
+
+class Lookup(Enum):
+    """Where a ReceptionStatus subject was found."""
+
+    AWAITING = "awaiting"
+    RETRY_PENDING = "retry_pending"
+    ANSWERED = "answered"
+    TIMED_OUT = "timed_out"
+    UNKNOWN = "unknown"
+
+
+class Ledger:
+    """Outstanding messages by message_id, plus bounded memories of finished ones."""
+
+    def __init__(self, *, max_remembered: int) -> None:
+        self._max_remembered = max(1, max_remembered)
+        self._outstanding: dict[str, Entry] = {}
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._timed_out: OrderedDict[str, S2Message] = OrderedDict()
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._seq = count()
+
+    def __len__(self) -> int:
+        return len(self._outstanding)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._outstanding
+
+    def sizes(self) -> dict[str, int]:
+        """Sizes of every internal structure, for tests and memory reports."""
+        return {
+            "outstanding": len(self._outstanding),
+            "answered": len(self._answered),
+            "timed_out": len(self._timed_out),
+            "deadline_heap": len(self._heap),
+        }
+
+    def add(self, message_id: str, message: S2Message, frame: str, deadline: datetime) -> Entry:
+        """Record a freshly sent message (the caller enforces the outstanding cap)."""
+        self._answered.pop(message_id, None)
+        self._timed_out.pop(message_id, None)
+        entry = Entry(message_id, message, frame, 1, deadline, Waiting.ACK)
+        self._outstanding[message_id] = entry
+        self._arm(entry)
+        return entry
+
+    def lookup(self, subject: str) -> tuple[Lookup, Entry | None, S2Message | None]:
+        """Classify a subject: the live entry if outstanding, the message if it timed out."""
+        entry = self._outstanding.get(subject)
+        if entry is not None:
+            kind = Lookup.AWAITING if entry.waiting is Waiting.ACK else Lookup.RETRY_PENDING
+            return kind, entry, entry.message
+        if subject in self._answered:
+            return Lookup.ANSWERED, None, None
+        late = self._timed_out.get(subject)
+        if late is not None:
+            return Lookup.TIMED_OUT, None, late
+        return Lookup.UNKNOWN, None, None
+
+    def finish(self, subject: str) -> None:
+        """The subject got its final answer: forget the entry, remember the id (bounded)."""
+        self._outstanding.pop(subject, None)
+        self._timed_out.pop(subject, None)
+        self._remember(self._answered, subject, None)
+        self._compact()
+
+    def wait_retry(self, entry: Entry, at: datetime) -> None:
+        """The entry was answered TEMPORARY_ERROR: send it again at ``at``."""
+        entry.waiting = Waiting.RETRY
+        entry.deadline = at
+        self._arm(entry)
+
+    def resent(self, entry: Entry, deadline: datetime) -> None:
+        """The entry's frame went out again; wait for its answer until ``deadline``."""
+        entry.attempts += 1
+        entry.waiting = Waiting.ACK
+        entry.deadline = deadline
+        self._arm(entry)
+
+    def drop(self, entry: Entry) -> None:
+        """Stop tracking an entry without an answer (a retry that may no longer be sent)."""
+        self.finish(entry.message_id)
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest live deadline, discarding stale heap items on the way."""
+        heap = self._heap
+        while heap:
+            deadline, seq, message_id = heap[0]
+            entry = self._outstanding.get(message_id)
+            if entry is not None and entry.seq == seq:
+                return deadline
+            heapq.heappop(heap)
+        return None
+
+    def pop_due(self, now: datetime) -> list[Entry]:
+        """Entries whose deadline passed, in deadline order. An ACK entry that is due timed
+        out: it moves to the timed-out memory so a late answer can still be matched. A RETRY
+        entry stays outstanding; the caller resends or drops it."""
+        due: list[Entry] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, seq, message_id = heapq.heappop(heap)
+            entry = self._outstanding.get(message_id)
+            if entry is None or entry.seq != seq:
+                continue
+            if entry.waiting is Waiting.ACK:
+                del self._outstanding[message_id]
+                self._remember(self._timed_out, message_id, entry.message)
+            due.append(entry)
+        return due
+
+    def _arm(self, entry: Entry) -> None:
+        entry.seq = next(self._seq)
+        heapq.heappush(self._heap, (entry.deadline, entry.seq, entry.message_id))
+        self._compact()
+
+    def _compact(self) -> None:
+        if len(self._heap) <= 2 * len(self._outstanding) + 64:
+            return
+        live = self._outstanding
+        self._heap = [item for item in self._heap if (e := live.get(item[2])) is not None and e.seq == item[1]]
+        heapq.heapify(self._heap)
+
+    def _remember(self, memory: OrderedDict[str, V], key: str, value: V) -> None:
+        remember(memory, key, value, self._max_remembered)
+
+
+def remember(memory: OrderedDict[K, V], key: K, value: V, cap: int) -> None:
+    """Put ``key`` as the newest item, evicting the oldest beyond ``cap`` (an LRU by insertion)."""
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > cap:
+        memory.popitem(last=False)

@@ -1,0 +1,197 @@
+"""Runs one sans-I/O session engine over one channel until either of them ends.
+
+The engine never sees a socket or a clock; this is the only place where frames, wall time and the
+application's event handler meet. Two tasks share the engine (it is only touched from the loop's thread,
+between awaits): a reader feeding frames in, and a timer serving ``next_wakeup``. Every step is followed
+by a flush that writes queued frames in order and dispatches events in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from ..errors import ChannelClosed
+from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, Channel
+from .engine import Connection, EngineLike
+
+__all__ = ["Clock", "Driver", "drive", "utc_now"]
+
+log = logging.getLogger("s2ws.transport")
+
+Clock = Callable[[], datetime]
+OnEvent = Callable[[object], Awaitable[None] | None]
+
+
+def utc_now() -> datetime:
+    """The default clock: aware UTC wall time, as the engine expects."""
+    return datetime.now(UTC)
+
+
+class Driver:
+    """Drives ``engine`` over ``channel``; see :func:`drive`. Keep it to call ``wakeup`` or ``stop``."""
+
+    def __init__(
+        self,
+        engine: EngineLike,
+        channel: Channel,
+        on_event: OnEvent | None = None,
+        *,
+        clock: Clock = utc_now,
+        close_timeout: float = 5.0,
+        connection: Connection | None = None,
+    ) -> None:
+        self.engine = engine
+        self.channel = channel
+        self._on_event = on_event
+        self._clock = clock
+        self._close_timeout = close_timeout
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._deadline: datetime | None = None
+        self._stop: tuple[int, str] | None = None
+        self._peer_closed = False
+        self._done = asyncio.Event()
+        if connection is not None:
+            connection._attach(self)
+
+    def wakeup(self) -> None:
+        """Flush what the engine queued outside the driver and re-read its timer."""
+        self._wake.set()
+
+    def stop(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        """Close the engine with ``reason`` (default "closed locally") and the channel with ``code``."""
+        if self._stop is None:
+            self._stop = (code, reason or "closed locally")
+        self._wake.set()
+
+    async def wait_closed(self) -> None:
+        """Return once ``run`` has finished, the channel included."""
+        await self._done.wait()
+
+    async def run(self) -> None:
+        """Start the engine and serve it until it closes or the channel does; then close both."""
+        tasks: list[asyncio.Task[None]] = []
+        code, reason = CLOSE_NORMAL, "peer closed"
+        try:
+            self.engine.start(self._clock())
+            await self._flush()
+            if not self.engine.closed and self._stop is None:
+                tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._timer_loop())]
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+        except ChannelClosed:
+            self._peer_closed = True
+        except asyncio.CancelledError:
+            code, reason = CLOSE_GOING_AWAY, "transport cancelled"
+            raise
+        except BaseException as exc:
+            code, reason = CLOSE_INTERNAL_ERROR, f"transport error: {exc!r}"
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if self._stop is not None and code == CLOSE_NORMAL:
+                code, reason = self._stop
+            await self._finish(code, reason)
+
+    async def _finish(self, code: int, reason: str) -> None:
+        """Close the engine if nobody did, send its last frames if the peer still listens, close the channel."""
+        try:
+            if not self.engine.closed:
+                self.engine.close(reason, self._clock())
+            reason = self.engine.close_reason or reason
+            async with asyncio.timeout(self._close_timeout):
+                if self._peer_closed:
+                    self.engine.data_to_send()  # nobody to read them
+                    await self._dispatch_events()
+                else:
+                    await self._flush()
+        except (ChannelClosed, TimeoutError):
+            pass
+        except Exception:
+            log.exception("error while closing the session")
+        finally:
+            try:
+                await self.channel.close(code, reason)
+            except Exception:
+                log.debug("channel close failed", exc_info=True)
+            self._done.set()
+
+    async def _read_loop(self) -> None:
+        while True:
+            data = await self.channel.receive()
+            if data is None:
+                self._peer_closed = True
+                return
+            self.engine.receive(data, self._clock())
+            await self._flush()
+            if self.engine.closed:
+                return
+            wakeup = self.engine.next_wakeup()
+            if wakeup is not None and (self._deadline is None or wakeup < self._deadline):
+                self._wake.set()
+
+    async def _timer_loop(self) -> None:
+        while self._stop is None and not self.engine.closed:
+            self._deadline = wakeup = self.engine.next_wakeup()
+            woken = False
+            if wakeup is None:
+                woken = await self._wake.wait()
+            else:
+                delay = (wakeup - self._clock()).total_seconds()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            woken = await self._wake.wait()
+                else:
+                    await asyncio.sleep(0)  # a due timer must not starve the reader
+            self._wake.clear()  # after the wait, so a wakeup given while busy is not lost
+            if not woken and self._stop is None:
+                self.engine.handle_timeout(self._clock())
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write every queued frame, then dispatch every event, until the engine has neither."""
+        async with self._lock:
+            while True:
+                frames = self.engine.data_to_send()
+                for frame in frames:
+                    await self.channel.send_text(frame)
+                if not await self._dispatch_events() and not frames:
+                    return
+
+    async def _dispatch_events(self) -> bool:
+        events = self.engine.events()
+        if self._on_event is not None:
+            for event in events:
+                result = self._on_event(event)
+                if inspect.isawaitable(result):
+                    await result
+        return bool(events)
+
+
+async def drive(
+    engine: EngineLike,
+    channel: Channel,
+    on_event: OnEvent | None = None,
+    *,
+    clock: Clock = utc_now,
+    close_timeout: float = 5.0,
+) -> None:
+    """Run ``engine`` over ``channel`` until the engine closes or the channel does.
+
+    Calls ``engine.start``; feeds each received frame (text as ``str``, binary as ``bytes``, which the
+    engine answers as undecodable) to ``engine.receive``; calls ``handle_timeout`` when ``next_wakeup`` is
+    due; after every step writes ``data_to_send()`` and awaits ``on_event`` for each drained event. When
+    the channel closes first the engine is closed with "peer closed"; on cancellation with "transport
+    cancelled" (close code 1001). The channel is always closed gracefully before this returns or raises.
+    """
+    await Driver(engine, channel, on_event, clock=clock, close_timeout=close_timeout).run()

@@ -1,0 +1,676 @@
+"""Protocol behaviour of the session engine, one rule at a time, with a fake clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from s2ws.errors import (
+    EncodeError,
+    InvalidContent,
+    OutstandingLimitError,
+    PermanentError,
+    ProfileError,
+    RuleViolation,
+    SessionClosedError,
+    TemporaryError,
+)
+from s2ws.messages import (
+    ControlType,
+    Handshake,
+    HandshakeResponse,
+    InstructionStatus,
+    Phase,
+    PowerMeasurement,
+    ReceptionStatus,
+    ReceptionStatusValues,
+    RevokableObjects,
+    RevokeObject,
+    S2Message,
+    SelectControlType,
+    SessionRequest,
+    SessionRequestType,
+    new_id,
+)
+from s2ws.session import (
+    CallbackFailed,
+    ContentWarning,
+    ControlTypeSelected,
+    HandshakeCompleted,
+    InstructionStatusChanged,
+    MessageReceived,
+    ObjectRevoked,
+    ReceptionStatusReceived,
+    RejectedIncoming,
+    Retried,
+    RetryGivenUp,
+    RetryPolicy,
+    Session,
+    SessionClosed,
+    SessionRequestReceived,
+)
+from session_helpers import (
+    CEM,
+    FRBC,
+    PEBC,
+    RM,
+    T0,
+    Pair,
+    energy_constraint,
+    frame,
+    frbc_instruction,
+    frbc_system_description,
+    of_type,
+    power_measurement,
+    reception_statuses,
+    status_update,
+)
+
+S = InstructionStatus
+
+# --- handshake ------------------------------------------------------------------------------
+
+
+def test_handshake_selects_the_cems_preferred_common_version() -> None:
+    pair = Pair.create(cem={"versions": ("1.0.0", "0.0.2-beta")}, rm={"versions": ("0.0.2-beta", "v1.0.0")})
+    pair.start()
+    response = next(doc for d, doc in pair.decoded() if doc["message_type"] == "HandshakeResponse")
+    assert response["selected_protocol_version"] == "1.0.0"
+    assert pair.cem.selected_version == pair.rm.selected_version == "1.0.0"
+    assert of_type(pair.cem_events, HandshakeCompleted) == [HandshakeCompleted("1.0.0")]
+    assert pair.cem.phase is pair.rm.phase is Phase.INITIALIZED
+
+
+def test_version_negotiation_ignores_one_leading_v_and_answers_in_the_rms_spelling() -> None:
+    cem = Session(CEM, versions=("1.0.0", "0.0.2-beta"))
+    cem.start(T0)
+    cem.receive(
+        frame(Handshake(message_id="hs-rm", role=RM, supported_protocol_versions=["v0.0.2-beta", "v1.0.0"])), T0
+    )
+    (response,) = [d for d in map(json.loads, cem.data_to_send()) if d["message_type"] == "HandshakeResponse"]
+    assert response["selected_protocol_version"] == "v1.0.0"
+    assert cem.selected_version == "1.0.0"
+    rm = Session(RM, versions=("0.0.2-beta",))
+    rm.receive(frame(HandshakeResponse(message_id="hr-1", selected_protocol_version="v0.0.2-beta")), T0)
+    assert rm.selected_version == "0.0.2-beta"
+    # "vv1.0.0" is not "1.0.0": only one leading v is dropped
+    cem = Session(CEM, versions=("1.0.0",))
+    cem.receive(frame(Handshake(message_id="hs-rm", role=RM, supported_protocol_versions=["vv1.0.0"])), T0)
+    assert cem.closed and cem.selected_version is None
+
+
+@pytest.mark.parametrize(("version", "status"), [("1.0.0", "OK"), ("0.0.2-beta", "INVALID_MESSAGE")])
+def test_selected_version_chooses_the_codec_profile(version: str, status: str) -> None:
+    """DDBC.PresentDemandStatus exists only in 1.0.0."""
+    ddbc = ControlType.DEMAND_DRIVEN_BASED_CONTROL
+    pair = Pair.create(cem={"versions": (version,)}, rm={"versions": (version,)})
+    pair.initialize(ddbc, control_types=(ddbc,))
+    doc = {
+        "message_type": "DDBC.PresentDemandStatus",
+        "message_id": "pds-1",
+        "present_demand_rate": {"start_of_range": 1.0, "end_of_range": 2.0},
+    }
+    pair.cem.receive(json.dumps(doc), T0)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert answer["status"] == status
+
+
+def test_handshake_frames_and_order() -> None:
+    pair = Pair.create()
+    pair.start()
+    docs = pair.decoded()
+    assert [(d, doc["message_type"]) for d, doc in docs] == [
+        ("cem>rm", "Handshake"),
+        ("rm>cem", "Handshake"),
+        ("cem>rm", "ReceptionStatus"),
+        ("cem>rm", "HandshakeResponse"),
+        ("rm>cem", "ReceptionStatus"),
+        ("rm>cem", "ReceptionStatus"),
+    ]
+    assert docs[0][1]["role"] == "CEM" and docs[1][1]["role"] == "RM"
+
+
+def test_no_common_version_ends_the_session_cleanly() -> None:
+    pair = Pair.create(cem={"versions": ("1.0.0",)}, rm={"versions": ("0.0.2-beta",)})
+    pair.start()
+    docs = [doc for d, doc in pair.decoded() if d == "cem>rm"]
+    kinds = [(doc["message_type"], doc.get("status"), doc.get("request")) for doc in docs]
+    assert kinds == [
+        ("Handshake", None, None),
+        ("ReceptionStatus", "INVALID_CONTENT", None),
+        ("SessionRequest", None, "TERMINATE"),
+    ]
+    assert docs[1]["diagnostic_label"].startswith("S2-SESSION-103 at /supported_protocol_versions: no common")
+    assert pair.cem.closed and pair.rm.closed
+    assert "no common protocol version" in (pair.cem.close_reason or "")
+    assert of_type(pair.rm_events, SessionClosed)[-1].by_peer
+
+
+def test_rm_refuses_a_version_it_did_not_offer() -> None:
+    rm = Session(RM)
+    rm.start(T0)
+    rm.receive(frame(HandshakeResponse(message_id="hr-1", selected_protocol_version="9.9.9")), T0)
+    docs = [json.loads(f) for f in rm.data_to_send()]
+    assert [d["message_type"] for d in docs] == ["Handshake", "ReceptionStatus", "SessionRequest"]
+    assert docs[1]["status"] == "INVALID_CONTENT" and docs[1]["subject_message_id"] == "hr-1"
+    assert rm.closed and rm.selected_version is None
+
+
+def test_two_peers_of_the_same_role() -> None:
+    a, b = Session(CEM), Session(CEM)
+    a.start(T0)
+    b.start(T0)
+    (hello_a,), (hello_b,) = a.data_to_send(), b.data_to_send()
+    a.receive(hello_b, T0)
+    b.receive(hello_a, T0)
+    for s in (a, b):
+        docs = [json.loads(f) for f in s.data_to_send()]
+        assert docs[0]["status"] == "INVALID_CONTENT" and docs[0]["diagnostic_label"].startswith(
+            "S2-HANDSHAKE-003 at /role"
+        )
+        assert docs[1]["request"] == "TERMINATE"
+        assert s.closed
+
+
+def test_rm_handshake_without_versions_ends_the_session() -> None:
+    cem = Session(CEM)
+    cem.start(T0)
+    cem.data_to_send()
+    cem.receive(frame(Handshake(message_id="hs-rm", role=RM)), T0)
+    answer, request = (json.loads(f) for f in cem.data_to_send())
+    assert answer["diagnostic_label"].startswith("S2-HANDSHAKE-001 at /supported_protocol_versions")
+    assert request["request"] == "TERMINATE" and cem.closed and cem.terminated
+
+
+def test_rm_accepts_a_cem_handshake_without_versions() -> None:
+    rm = Session(RM)
+    rm.receive(frame(Handshake(message_id="hs-cem", role=CEM)), T0)
+    (answer,) = reception_statuses(rm.data_to_send())
+    assert answer["status"] == "OK" and rm.peer_versions is None
+
+
+def test_handshake_timeout_terminates() -> None:
+    rm = Session(RM, handshake_timeout=timedelta(seconds=30))
+    rm.start(T0)
+    rm.data_to_send()
+    assert rm.next_wakeup() == T0 + timedelta(seconds=5)  # our Handshake's ack deadline comes first
+    rm.handle_timeout(T0 + timedelta(seconds=5))
+    assert rm.next_wakeup() == T0 + timedelta(seconds=30)
+    rm.handle_timeout(T0 + timedelta(seconds=30))
+    (request,) = [json.loads(f) for f in rm.data_to_send()]
+    assert request["request"] == "TERMINATE"
+    assert rm.closed and rm.next_wakeup() is None
+
+
+def test_unknown_version_in_constructor() -> None:
+    with pytest.raises(ProfileError):
+        Session(CEM, versions=("2.0",))
+    with pytest.raises(ValueError):
+        Session(CEM, versions=())
+
+
+# --- control types --------------------------------------------------------------------------
+
+
+def test_select_switch_and_no_selection() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    assert pair.cem.active_control_type is pair.rm.active_control_type is FRBC
+    for ct in (PEBC, ControlType.NO_SELECTION):
+        pair.cem.send(SelectControlType(message_id=new_id(), control_type=ct), pair.clock.now)
+        pair.pump()
+    assert pair.cem.active_control_type is None and pair.rm.active_control_type is None
+    expected = [ControlTypeSelected(FRBC), ControlTypeSelected(PEBC), ControlTypeSelected(ControlType.NO_SELECTION)]
+    assert of_type(pair.cem_events, ControlTypeSelected) == expected
+    assert of_type(pair.rm_events, ControlTypeSelected) == expected
+    with pytest.raises(InvalidContent, match="S2-SESSION-003"):
+        pair.cem.send(frbc_instruction(), pair.clock.now)
+
+
+def test_control_type_not_offered() -> None:
+    pair = Pair.create()
+    pair.initialize(control_type=None, control_types=(FRBC,))
+    not_offered = SelectControlType(message_id="sct-x", control_type=PEBC)
+    with pytest.raises(InvalidContent, match="S2-SESSION-007") as info:
+        pair.cem.send(not_offered, pair.clock.now)
+    assert info.value.pointer == "/control_type"
+    assert pair.cem.data_to_send() == []
+    # a CEM that sends it anyway gets INVALID_CONTENT from the RM, and nothing switches
+    pair.rm.receive(frame(not_offered), pair.clock.now)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-007")
+    assert pair.rm.active_control_type is None
+
+
+def test_select_before_details_is_refused() -> None:
+    pair = Pair.create()
+    pair.start()
+    with pytest.raises(InvalidContent, match="no ResourceManagerDetails"):
+        pair.cem.send(SelectControlType(message_id=new_id(), control_type=FRBC), pair.clock.now)
+    pair.cem.send(SelectControlType(message_id=new_id(), control_type=ControlType.NO_SELECTION), pair.clock.now)
+
+
+# --- instructions and revocation ----------------------------------------------------------------
+
+
+def test_instruction_lifecycle_on_both_sides() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.pump()
+    for status in (S.NEW, S.ACCEPTED, S.ACCEPTED, S.STARTED, S.SUCCEEDED):
+        pair.rm.send(status_update("i1", status), pair.clock.now)
+        pair.pump()
+    changes = [(e.status, e.previous) for e in of_type(pair.cem_events, InstructionStatusChanged)]
+    assert changes == [(S.NEW, None), (S.ACCEPTED, S.NEW), (S.STARTED, S.ACCEPTED), (S.SUCCEEDED, S.STARTED)]
+    assert of_type(pair.rm_events, InstructionStatusChanged) == of_type(pair.cem_events, InstructionStatusChanged)
+    assert pair.cem.instruction_status("i1") is S.SUCCEEDED is pair.rm.instruction_status("i1")
+    with pytest.raises(InvalidContent, match="S2-INSTR-002"):
+        pair.rm.send(status_update("i1", S.ABORTED), pair.clock.now)
+    with pytest.raises(InvalidContent, match="S2-INSTR-001"):
+        pair.rm.send(status_update("unknown", S.NEW), pair.clock.now)
+
+
+def test_rm_may_not_send_a_backward_move() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.pump()
+    pair.rm.send(status_update("i1", S.STARTED), pair.clock.now)
+    with pytest.raises(InvalidContent, match="S2-INSTR-003"):
+        pair.rm.send(status_update("i1", S.ACCEPTED), pair.clock.now)
+
+
+@pytest.mark.parametrize(
+    ("history", "bad", "rule"),
+    [
+        ((S.REJECTED,), S.REJECTED, "S2-INSTR-002"),
+        ((S.SUCCEEDED,), S.STARTED, "S2-INSTR-002"),
+        ((), S.NEW, "S2-INSTR-001"),
+    ],
+)
+def test_cem_refuses_impossible_status_reports(history: tuple[S, ...], bad: S, rule: str) -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    if history:
+        pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+        pair.pump()
+        for status in history:
+            pair.rm.send(status_update("i1", status), pair.clock.now)
+            pair.pump()
+    pair.cem.receive(frame(status_update("i1", bad)), pair.clock.now)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith(rule)
+    assert not pair.cem.closed
+
+
+@pytest.mark.parametrize(("before", "after"), [(S.STARTED, S.ACCEPTED), (S.ACCEPTED, S.REJECTED), (S.NEW, S.NEW)])
+def test_cem_accepts_a_backward_move_with_a_warning_and_keeps_the_furthest_status(before: S, after: S) -> None:
+    """S2-INSTR-003 is a warning in the catalogue: be lenient in what we accept."""
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.pump()
+    pair.rm.send(status_update("i1", before), pair.clock.now)
+    pair.pump()
+    pair.cem.receive(frame(status_update("i1", after)), pair.clock.now)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert answer["status"] == "OK"
+    events = pair.cem.events()
+    expected = after is S.REJECTED  # a terminal status is further than ACCEPTED, so it is recorded
+    assert bool(of_type(events, InstructionStatusChanged)) is expected
+    assert pair.cem.instruction_status("i1") is (after if expected else before)
+    warnings = of_type(events, ContentWarning)
+    assert bool(warnings) is (before is not after)
+    assert all(w.diagnostics[0].startswith("S2-INSTR-003") for w in warnings)
+
+
+def test_skipping_intermediate_statuses_is_allowed() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.pump()
+    pair.rm.send(status_update("i1", S.SUCCEEDED), pair.clock.now)
+    pair.pump()
+    assert pair.cem.instruction_status("i1") is S.SUCCEEDED
+
+
+def test_revoke_both_directions() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    description = frbc_system_description()
+    pair.rm.send(description, pair.clock.now)
+    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.pump()
+    # the CEM withdraws its instruction, the RM its description (named by message_id)
+    pair.cem.send(RevokeObject(message_id=new_id(), object_type=RevokableObjects.FRBC_Instruction, object_id="i1"), T0)
+    revoke_sd = RevokeObject(
+        message_id=new_id(), object_type=RevokableObjects.FRBC_SystemDescription, object_id=description.message_id
+    )
+    pair.rm.send(revoke_sd, T0)
+    pair.pump()
+    assert ObjectRevoked(RevokableObjects.FRBC_Instruction, "i1", by_peer=False) in pair.cem_events
+    assert ObjectRevoked(RevokableObjects.FRBC_Instruction, "i1", by_peer=True) in pair.rm_events
+    assert (
+        ObjectRevoked(RevokableObjects.FRBC_SystemDescription, description.message_id, by_peer=True) in pair.cem_events
+    )
+    # revoking again
+    with pytest.raises(InvalidContent, match="S2-REVOKE-003"):
+        pair.rm.send(revoke_sd, T0)
+    pair.cem.receive(frame(revoke_sd), T0)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith(
+        "S2-REVOKE-003 at /object_id"
+    )
+    # something never sent
+    unknown = RevokeObject(message_id=new_id(), object_type=RevokableObjects.FRBC_Instruction, object_id="nope")
+    with pytest.raises(InvalidContent, match="S2-REVOKE-002"):
+        pair.cem.send(unknown, T0)
+    pair.rm.receive(frame(unknown), T0)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["diagnostic_label"].startswith("S2-REVOKE-002 at /object_id")
+
+
+def test_revoke_refusals() -> None:
+    pair = Pair.create()
+    pair.initialize(PEBC)
+    pair.rm.send(energy_constraint("ec1"), T0)
+    pair.pump()
+    # the CEM cannot revoke what the RM published
+    wrong_side = RevokeObject(message_id=new_id(), object_type=RevokableObjects.PEBC_EnergyConstraint, object_id="ec1")
+    with pytest.raises(InvalidContent, match="cannot revoke"):
+        pair.cem.send(wrong_side, T0)
+    pair.rm.receive(frame(wrong_side), T0)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-REVOKE-001")
+    # the RM withdraws it (a common message: allowed whatever control type is active)
+    pair.rm.send(
+        RevokeObject(message_id=new_id(), object_type=RevokableObjects.PEBC_EnergyConstraint, object_id="ec1"), T0
+    )
+    pair.pump()
+    assert ObjectRevoked(RevokableObjects.PEBC_EnergyConstraint, "ec1", by_peer=True) in pair.cem_events
+
+
+def test_revoking_a_finished_instruction_is_a_warning() -> None:
+    pair = Pair.create()
+    pair.initialize(FRBC)
+    pair.cem.send(frbc_instruction("i1"), T0)
+    pair.pump()
+    pair.rm.send(status_update("i1", S.SUCCEEDED), T0)
+    pair.pump()
+    revoke = RevokeObject(message_id=new_id(), object_type=RevokableObjects.FRBC_Instruction, object_id="i1")
+    with pytest.raises(InvalidContent, match="S2-REVOKE-004"):
+        pair.cem.send(revoke, T0)  # strict on what we write
+    pair.rm.receive(frame(revoke), T0)  # lenient on what we accept
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "OK"
+    assert of_type(pair.rm.events(), ContentWarning)[0].diagnostics[0].startswith("S2-REVOKE-004")
+
+
+# --- session requests and closing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("request_type", list(SessionRequestType))
+def test_session_request_is_answered_ok_then_closes(request_type: SessionRequestType) -> None:
+    pair = Pair.create()
+    pair.initialize()
+    pair.cem.send(SessionRequest(message_id="sr-1", request=request_type), T0)
+    assert pair.cem.closed
+    pair.pump()
+    assert pair.rm.closed
+    received = of_type(pair.rm_events, SessionRequestReceived)
+    assert received and received[0].request.request is request_type
+    (closed,) = of_type(pair.rm_events, SessionClosed)
+    reconnect = request_type is SessionRequestType.RECONNECT
+    assert closed.by_peer and closed.reconnect is reconnect
+    assert pair.rm.reconnect_requested is reconnect and not pair.cem.reconnect_requested
+    assert pair.rm.terminated is pair.cem.terminated is (not reconnect)
+    # the OK for the request still reached the (closed) CEM and matched
+    assert of_type(pair.cem_events, ReceptionStatusReceived)[-1].subject == "sr-1"
+
+
+def test_close_with_terminate_and_after_close() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    pair.cem.close("maintenance", T0, terminate=True)
+    pair.cem.close("twice", T0)  # idempotent
+    assert pair.cem.close_reason == "maintenance" and pair.cem.terminated
+    pair.pump()
+    assert pair.rm.closed and "maintenance" in (pair.rm.close_reason or "") and pair.rm.terminated
+    with pytest.raises(SessionClosedError):
+        pair.rm.send(power_measurement(), T0)
+    # a frame after closing still gets its one answer
+    pair.rm.receive(frame(frbc_instruction()), T0)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-004")
+    assert pair.rm.next_wakeup() is None
+
+
+# --- acknowledgements, retries, errors ----------------------------------------------------------------
+
+
+def _fails(times: int, error: Exception) -> tuple[list[S2Message], Any]:
+    seen: list[S2Message] = []
+
+    def handler(message: S2Message) -> None:
+        seen.append(message)
+        if isinstance(message, PowerMeasurement) and len([m for m in seen if isinstance(m, PowerMeasurement)]) <= times:
+            raise error
+
+    return seen, handler
+
+
+def test_temporary_error_is_retried_with_the_same_frame() -> None:
+    _, handler = _fails(1, TemporaryError("busy"))
+    pair = Pair.create(cem={"handler": handler}, rm={"retry": RetryPolicy(first_delay=timedelta(seconds=2))})
+    pair.initialize()
+    message = power_measurement()
+    pair.rm.send(message, pair.clock.now)
+    pair.pump()
+    assert pair.rm.next_wakeup() == pair.clock.now + timedelta(seconds=2)
+    pair.tick(2)
+    assert of_type(pair.rm_events, Retried) == [Retried(message, 2)]
+    sent = [t for d, t in pair.transcript if d == "rm>cem" and message.message_id in t and "PowerMeasurement" in t]
+    assert len(sent) == 2 and sent[0] == sent[1]
+    answers = [e.status.status for e in of_type(pair.rm_events, ReceptionStatusReceived) if e.message == message]
+    assert answers == [ReceptionStatusValues.TEMPORARY_ERROR, ReceptionStatusValues.OK]
+
+
+def test_retries_are_bounded() -> None:
+    _, handler = _fails(100, TemporaryError("busy"))
+    policy = RetryPolicy(max_attempts=3, first_delay=timedelta(seconds=1), factor=2)
+    pair = Pair.create(cem={"handler": handler}, rm={"retry": policy})
+    pair.initialize()
+    message = power_measurement()
+    pair.rm.send(message, pair.clock.now)
+    pair.pump()
+    waits = []
+    while (wake := pair.rm.next_wakeup()) is not None and wake - pair.clock.now < timedelta(seconds=5):
+        waits.append(wake - pair.clock.now)
+        pair.tick((wake - pair.clock.now).total_seconds())
+    assert waits == [timedelta(seconds=1), timedelta(seconds=2)]
+    assert [e.attempt for e in of_type(pair.rm_events, Retried)] == [2, 3]
+    (gave_up,) = of_type(pair.rm_events, RetryGivenUp)
+    assert gave_up.attempts == 3 and gave_up.message == message
+    assert not pair.rm.closed and not pair.cem.closed
+
+
+def test_retry_abandoned_when_the_phase_no_longer_allows_it() -> None:
+    seen: list[S2Message] = []
+
+    def handler(message: S2Message) -> None:
+        seen.append(message)
+        if message.__struct_config__.tag == "FRBC.Instruction":
+            raise TemporaryError("busy")
+
+    pair = Pair.create(rm={"handler": handler})
+    pair.initialize(FRBC)
+    instruction = frbc_instruction()
+    pair.cem.send(instruction, pair.clock.now)
+    pair.pump()
+    pair.cem.send(SelectControlType(message_id=new_id(), control_type=ControlType.NO_SELECTION), pair.clock.now)
+    pair.pump()
+    pair.tick(1)
+    (gave_up,) = of_type(pair.cem_events, RetryGivenUp)
+    assert gave_up.message == instruction and "S2-SESSION" not in gave_up.reason and "FRBC" in gave_up.reason
+    assert not of_type(pair.cem_events, Retried)
+
+
+def test_permanent_error_from_a_handler_closes_both_sides() -> None:
+    _, handler = _fails(1, PermanentError("device broken"))
+    pair = Pair.create(cem={"handler": handler})
+    pair.initialize()
+    pair.rm.send(power_measurement(), T0)
+    pair.pump()
+    assert pair.cem.closed and pair.rm.closed
+    assert of_type(pair.cem_events, SessionClosed)[-1].by_peer is False
+    assert of_type(pair.rm_events, SessionClosed)[-1].by_peer is True
+    assert "device broken" in (pair.rm.close_reason or "")
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "label"),
+    [
+        (InvalidContent("APP-1", "/values/0", "no such phase"), "INVALID_CONTENT", "APP-1 at /values/0: no such phase"),
+        (TemporaryError("busy"), "TEMPORARY_ERROR", "at /: busy"),
+        (
+            ZeroDivisionError("bug"),
+            "TEMPORARY_ERROR",
+            "at /: the receiver failed to process the message (ZeroDivisionError)",
+        ),
+    ],
+)
+def test_handler_errors_map_to_statuses(error: Exception, status: str, label: str) -> None:
+    _, handler = _fails(1, error)
+    pair = Pair.create(cem={"handler": handler})
+    pair.initialize()
+    pair.cem.receive(frame(power_measurement("pm-1")), T0)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert (answer["status"], answer["diagnostic_label"]) == (status, label)
+    events = pair.cem.events()
+    assert isinstance(events[-1], RejectedIncoming) and events[-1].message is not None
+    assert bool(of_type(events, CallbackFailed)) is isinstance(error, ZeroDivisionError)
+    assert not pair.cem.closed
+
+
+# --- send() refusals ---------------------------------------------------------------------------------
+
+
+def test_send_never_writes_an_invalid_message() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    pair.collect()
+    invalid = PowerMeasurement(message_id=new_id(), measurement_timestamp=T0, values=[])
+    with pytest.raises(EncodeError):
+        pair.rm.send(invalid, T0)
+    for owned in (
+        ReceptionStatus(subject_message_id="abc", status=ReceptionStatusValues.OK),
+        Handshake(message_id=new_id(), role=RM),
+        HandshakeResponse(message_id=new_id(), selected_protocol_version="0.0.2-beta"),
+    ):
+        with pytest.raises(InvalidContent, match="S2-SESSION-101"):
+            pair.rm.send(owned, T0)
+    assert pair.rm.data_to_send() == [] and pair.rm.events() == []
+
+
+def test_outstanding_limit_and_reused_ids() -> None:
+    pair = Pair.create(rm={"max_outstanding": 3})
+    pair.initialize()
+    held = [power_measurement() for _ in range(3)]
+    for m in held:
+        pair.rm.send(m, T0)
+    with pytest.raises(InvalidContent, match="S2-SESSION-102"):
+        pair.rm.send(power_measurement(held[0].message_id), T0)
+    with pytest.raises(OutstandingLimitError):
+        pair.rm.send(power_measurement(), T0)
+    pair.pump()
+    pair.rm.send(power_measurement(held[0].message_id), T0)  # answered ids may be reused
+    assert pair.rm.sizes()["outstanding"] == 1
+
+
+# --- the checker ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Finding:
+    severity: str
+    diagnostic: str
+    rule: str = "TEST-001"
+    pointer: str = "/values/0/value"
+    reason: str = "too much"
+
+
+@dataclass
+class _Checker:
+    refuse_above: float = 1e6
+    warn_above: float = 5000
+    applied: list[tuple[str, str]] = field(default_factory=list)
+    explode: bool = False
+
+    def check(self, message: S2Message, direction: str, now: datetime) -> Sequence[_Finding]:
+        if self.explode:
+            raise RuntimeError("checker bug")
+        if not isinstance(message, PowerMeasurement):
+            return []
+        value = message.values[0].value
+        if value > self.refuse_above:
+            return [_Finding("error", "TEST-001 at /values/0/value: too much")]
+        if value > self.warn_above:
+            return [_Finding("warning", "TEST-002 at /values/0/value: a lot")]
+        return []
+
+    def apply(self, message: S2Message, direction: str, now: datetime) -> None:
+        self.applied.append((direction, message.__struct_config__.tag or ""))  # type: ignore[arg-type]
+
+
+def test_checker_errors_warnings_and_apply() -> None:
+    cem_checker, rm_checker = _Checker(), _Checker()
+    pair = Pair.create(cem={"checker": cem_checker}, rm={"checker": rm_checker})
+    pair.initialize()
+    with pytest.raises(RuleViolation) as info:
+        pair.rm.send(power_measurement(value=2e6), T0)
+    assert info.value.diagnostic == "TEST-001 at /values/0/value: too much" and info.value.rule == "TEST-001"
+    pair.rm.send(power_measurement(value=6000), T0)
+    pair.pump()
+    assert of_type(pair.cem_events, ContentWarning)[-1].diagnostics == ("TEST-002 at /values/0/value: a lot",)
+    assert of_type(pair.rm_events, ContentWarning)[-1].direction == "rm>cem"
+    # a peer that sends it anyway gets INVALID_CONTENT with the finding as the label
+    pair.cem.receive(frame(power_measurement("pm-big", value=2e6)), T0)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert (answer["status"], answer["diagnostic_label"]) == (
+        "INVALID_CONTENT",
+        "TEST-001 at /values/0/value: too much",
+    )
+    # apply saw every frame on the wire, both directions, on both sides
+    for checker in (cem_checker, rm_checker):
+        assert {("rm>cem", "PowerMeasurement"), ("cem>rm", "ReceptionStatus")} <= set(checker.applied)
+    assert ("cem>rm", "HandshakeResponse") in rm_checker.applied
+    cem_checker.explode = True
+    pair.cem.receive(frame(power_measurement("pm-2")), T0)
+    (answer,) = reception_statuses(pair.cem.data_to_send())
+    assert answer["status"] == "TEMPORARY_ERROR"
+    assert of_type(pair.cem.events(), CallbackFailed)[0].where == "checker"
+
+
+# --- policy ----------------------------------------------------------------------------------------------
+
+
+def test_retry_policy_delays() -> None:
+    policy = RetryPolicy(max_attempts=50, first_delay=timedelta(seconds=1), factor=3, max_delay=timedelta(seconds=20))
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [timedelta(seconds=s) for s in (1, 3, 9, 20)]
+    assert policy.delay(49) == timedelta(seconds=20) and policy.delay(50) is None
+    assert RetryPolicy(max_attempts=1).delay(1) is None
+    with pytest.raises(ValueError):
+        RetryPolicy(max_attempts=0)
+
+
+def test_message_received_once_per_ok() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    oks = sum(1 for d, doc in pair.decoded() if d == "cem>rm" and doc.get("status") == "OK")
+    assert len(of_type(pair.cem_events, MessageReceived)) == oks

@@ -1,0 +1,220 @@
+"""The driver over an in-memory pair: frames both ways, events, timers, and a graceful close on every path."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from s2ws.errors import ChannelClosed
+from s2ws.transport import Connection, Driver, drive, memory_pair
+from s2ws.transport.channel import close_reason_bytes
+from test_transport_fakes import FakeEngine
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_frames_flow_both_ways_and_events_are_dispatched() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        events: list[object] = []
+
+        async def on_event(event: object) -> None:
+            events.append(event)
+
+        task = asyncio.create_task(drive(engine, near, on_event))
+        assert await far.receive() == "hello"
+        await far.send_text("one")
+        await far.send_text("two")
+        assert await far.receive() == "echo:one"
+        assert await far.receive() == "echo:two"
+        await far.send_bytes(b"\xff\x00")
+        assert await far.receive() == "binary:ff00"
+        await far.close()
+        await task
+        assert engine.received == ["one", "two", b"\xff\x00"]
+        assert engine.closed and engine.close_reason == "peer closed"
+        assert events == [
+            ("started", "engine"),
+            ("frame", "one"),
+            ("frame", "two"),
+            ("frame", b"\xff\x00"),
+            ("closed", "peer closed"),
+        ]
+
+
+async def test_sync_event_handler_is_called_too() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        events: list[object] = []
+        task = asyncio.create_task(drive(FakeEngine(), near, events.append))
+        assert await far.receive() == "hello"
+        await far.close()
+        await task
+        assert events == [("started", "engine"), ("closed", "peer closed")]
+
+
+async def test_engine_closing_itself_closes_the_channel_with_its_reason() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        task = asyncio.create_task(drive(engine, near))
+        assert await far.receive() == "hello"
+        await far.send_text("terminate")
+        assert await far.receive() == "TERMINATE"  # frames queued by close() are still written
+        assert await far.receive() is None
+        await task
+        assert far.close_code == 1000
+        assert far.close_reason == "terminating"
+
+
+async def test_timer_wakeups_call_handle_timeout() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine(tick_after=timedelta(milliseconds=5))
+        task = asyncio.create_task(drive(engine, near))
+        assert await far.receive() == "hello"
+        for n in (1, 2, 3):
+            await far.send_text("tick")
+            assert await far.receive() == f"tick:{n}"
+        await far.close()
+        await task
+        assert len(engine.timeouts) == 3
+
+
+async def test_injected_clock_drives_the_timer() -> None:
+    """With a fake clock an hour-long timer fires as soon as the clock says it is due."""
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        clock = FakeClock()
+        engine = FakeEngine()
+        connection = Connection(side="server", url="memory://")
+        driver = Driver(engine, near, clock=clock, connection=connection)
+        task = asyncio.create_task(driver.run())
+        assert await far.receive() == "hello"
+        assert engine.started == T0
+        engine.arm(T0 + timedelta(hours=1))
+        connection.wakeup()  # the driver re-reads next_wakeup: an hour away, nothing happens
+        await far.send_text("ping")
+        assert await far.receive() == "echo:ping"
+        assert engine.timeouts == []
+        clock.now = T0 + timedelta(hours=1)
+        connection.wakeup()
+        assert await far.receive() == "tick:1"
+        assert engine.timeouts == [T0 + timedelta(hours=1)]
+        await far.close()
+        await task
+
+
+async def test_frames_queued_outside_the_driver_are_written_on_wakeup() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        driver = Driver(engine, near)
+        task = asyncio.create_task(driver.run())
+        assert await far.receive() == "hello"
+        engine.push("pushed")
+        driver.wakeup()
+        assert await far.receive() == "pushed"
+        await far.close()
+        await task
+
+
+async def test_stop_closes_engine_and_channel_with_the_given_code() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        driver = Driver(engine, near)
+        task = asyncio.create_task(driver.run())
+        assert await far.receive() == "hello"
+        driver.stop(1001, "going away")
+        assert await far.receive() is None
+        await task
+        await driver.wait_closed()
+        assert engine.close_reason == "going away"
+        assert far.close_code == 1001
+
+
+async def test_stop_requested_before_the_driver_runs() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        connection = Connection(side="client", url="memory://")
+        connection.close(1000, "changed my mind")
+        await Driver(engine, near, connection=connection).run()
+        assert engine.close_reason == "changed my mind"
+        assert await far.receive() == "hello"
+        assert await far.receive() is None
+
+
+async def test_cancellation_closes_engine_and_channel() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+        task = asyncio.create_task(drive(engine, near))
+        assert await far.receive() == "hello"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine.closed and engine.close_reason == "transport cancelled"
+        assert await far.receive() is None
+        assert far.close_code == 1001
+
+
+async def test_failing_event_handler_ends_the_session_with_1011() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        engine = FakeEngine()
+
+        def on_event(event: object) -> None:
+            if event == ("frame", "boom"):
+                raise RuntimeError("handler bug")
+
+        task = asyncio.create_task(drive(engine, near, on_event))
+        assert await far.receive() == "hello"
+        await far.send_text("boom")
+        with pytest.raises(RuntimeError, match="handler bug"):
+            await task
+        assert engine.closed
+        assert await far.receive() == "echo:boom"  # frames are written before events are dispatched
+        assert await far.receive() is None
+        assert far.close_code == 1011
+
+
+async def test_peer_gone_while_sending_is_a_peer_close() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        await far.close()
+        engine = FakeEngine()
+        await drive(engine, near)  # the greeting cannot be written: no error, just the end
+        assert engine.close_reason == "peer closed"
+
+
+async def test_memory_channel_refuses_writes_after_close() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        await near.close(1000, "bye")
+        with pytest.raises(ChannelClosed):
+            await near.send_text("x")
+        with pytest.raises(ChannelClosed):
+            await far.send_text("x")
+        assert await near.receive() is None
+        assert await far.receive() is None
+        assert far.close_code == 1000 and far.close_reason == "bye"
+
+
+def test_close_reason_is_cut_to_fit_a_close_frame() -> None:
+    assert close_reason_bytes("ok") == b"ok"
+    cut = close_reason_bytes("é" * 100)
+    assert len(cut) <= 123
+    cut.decode("utf-8")  # never split inside a character
