@@ -20,7 +20,7 @@ from typing import Any, Final
 import msgspec.inspect as mi
 from hypothesis import strategies as st
 
-from s2ws.messages import ID_PATTERN, UNSET, S2Message, S2Object
+from s2ws.messages import ID_MATCH_PATTERN, UNSET, S2Message, S2Object
 from s2ws.messages.profiles import PROFILES, Profile, get_profile
 
 __all__ = [
@@ -103,7 +103,7 @@ def strategy_for_type(t: mi.Type) -> st.SearchStrategy[Any]:
     if isinstance(t, mi.LiteralType):
         return st.sampled_from(list(t.values))
     if isinstance(t, mi.StrType):
-        if t.pattern == ID_PATTERN:
+        if t.pattern == ID_MATCH_PATTERN:
             return ids()
         if t.pattern is not None:
             return st.from_regex(t.pattern, fullmatch=True)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from s2ws.codec import encode, get_codec
 from s2ws.errors import InvalidContent, PermanentError, S2Error, TemporaryError
 from s2ws.messages import (
-    ID_PATTERN,
+    ID_MATCH_PATTERN,
     ControlType,
     EnergyManagementRole,
     Handshake,
@@ -51,7 +51,7 @@ from session_helpers import (
 
 MAX_OUTSTANDING = 6
 MAX_REMEMBERED = 8
-_ID = re.compile(ID_PATTERN)
+_ID = re.compile(ID_MATCH_PATTERN)
 
 ids = st.sampled_from(["m1", "m2", "xxx", "3f1c2f1e-9a55-4d43-9b41-6a1d3c0f9b7e", "i1"])
 instruction_ids = st.sampled_from(["i1", "i2", "instruction1"])

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar, Union
 import msgspec
 
 from .errors import DecodeError, EncodeError, InvalidData, InvalidMessage
-from .messages.base import ID_PATTERN, S2Message, S2Object, message_type_of
+from .messages.base import ID_MATCH_PATTERN, S2Message, S2Object, message_type_of
 from .messages.profiles import PROFILES, Profile, get_profile
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
 
 T = TypeVar("T", bound=S2Object)
 
-_ID_RE = re.compile(ID_PATTERN)
+_ID_RE = re.compile(ID_MATCH_PATTERN)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -285,7 +285,7 @@ def _wanted(slot: _Slot, msgspec_words: str) -> str:
     if isinstance(t, mi.EnumType):
         values = [str(member.value) for member in t.cls]
         return f"{_a(t.cls.__name__)} string (one of {_listing(values)})"
-    if isinstance(t, mi.StrType) and t.pattern == ID_PATTERN:
+    if isinstance(t, mi.StrType) and t.pattern == ID_MATCH_PATTERN:
         return "a string holding an ID"
     return " or ".join(_TYPE_WORDS.get(w.strip(), w.strip()) for w in msgspec_words.split("|"))
 

@@ -15,6 +15,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
     "ID",
+    "ID_MATCH_PATTERN",
     "ID_PATTERN",
     "UNSET",
     "Duration",
@@ -27,8 +28,12 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}$"
+"""The ID pattern as JSON Schema writes it (ECMA-262, where ``$`` only matches at the end)."""
 
-ID = Annotated[str, Meta(pattern=ID_PATTERN)]
+ID_MATCH_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}\Z"
+"""The same pattern for Python's ``re``, whose ``$`` would also match before a final newline."""
+
+ID = Annotated[str, Meta(pattern=ID_MATCH_PATTERN)]
 """An identifier: 2 to 64 characters of letters, digits, '-', '_' or ':' (full match)."""
 
 Duration = Annotated[int, Meta(ge=0)]

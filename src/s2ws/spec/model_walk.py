@@ -16,7 +16,7 @@ from typing import Final
 
 import msgspec.inspect as mi
 
-from ..messages.base import ID, Duration, S2Message, message_type_of
+from ..messages.base import ID, ID_MATCH_PATTERN, ID_PATTERN, Duration, S2Message, message_type_of
 from ..messages.catalogue import CONTROL_TYPE_PREFIXES, MESSAGE_INFO
 from ..messages.enums import ControlType, EnergyManagementRole
 from ..messages.profiles import Profile, get_profile
@@ -171,7 +171,9 @@ def schema_name(cls: type) -> str:
 
 def _named_primitive(name: str, info: mi.Type) -> NamedPrimitive:
     if isinstance(info, mi.StrType):
-        return NamedPrimitive(name, "string", pattern=info.pattern)
+        # the model's pattern is Python-anchored (\Z); the spec gets the portable ECMA form
+        pattern = ID_PATTERN if info.pattern == ID_MATCH_PATTERN else info.pattern
+        return NamedPrimitive(name, "string", pattern=pattern)
     if isinstance(info, mi.IntType):
         return NamedPrimitive(name, "integer", minimum=info.ge)
     raise TypeError(f"named primitive {name} has an unsupported type {info!r}")
