@@ -57,4 +57,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python -m bench.codec --write-docs --invoked-as 'make bench'
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
