@@ -15,12 +15,15 @@ __all__ = [
     "ConnectError",
     "DecodeError",
     "EncodeError",
+    "InstructionRefused",
+    "InstructionStateError",
     "InvalidContent",
     "InvalidData",
     "InvalidMessage",
     "OutstandingLimitError",
     "PermanentError",
     "ProfileError",
+    "ResolutionError",
     "RuleViolation",
     "S2Error",
     "SessionClosedError",
@@ -185,3 +188,28 @@ class SessionClosedError(SessionError):
 
 class OutstandingLimitError(SessionError):
     """Too many sent messages still await their ReceptionStatus; wait for answers or timeouts."""
+
+
+class InstructionRefused(S2Error):
+    """An instruction that is not valid at its execution time (any control type).
+
+    Raised by the CEM's builders before anything is sent, and by an RM's checks to reject what
+    arrived. ``rule`` is the catalogue id of the rule it breaks, so a refusal on either side
+    names the same rule; ``reason`` names the values ("transition om1→om0 is blocked by timer
+    timer1 until ...").
+    """
+
+    def __init__(self, rule: str, reason: str, *, pointer: str = "") -> None:
+        super().__init__(f"{rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+        self.pointer = pointer
+
+
+class ResolutionError(S2Error, ValueError):
+    """A factor outside [0, 1], or a value outside a factor-linked range, so no mapping exists."""
+
+
+class InstructionStateError(SessionError):
+    """The application asked for an instruction status move the lifecycle forbids (backwards,
+    after a terminal status) or named an instruction that was never accepted."""

@@ -1,0 +1,985 @@
+"""PEBC (power envelopes) for both roles: the CEM's picture of a device's constraints, and the RM's.
+
+A PEBC device cannot be steered, only bounded: the RM publishes which values an envelope's
+upper and lower limits may take (``PEBC.PowerConstraints``) and, optionally, how much energy it
+needs in a window (``PEBC.EnergyConstraint``); the CEM sends envelopes inside those ranges.
+
+:class:`PEBCView` is the CEM's side: fed every PEBC message of a session, it answers which
+limits are allowed at a moment, judges envelopes and builds instructions that the RM cannot
+reject on the rules of the standard. :class:`PEBCDevice` is the RM's side: it publishes the
+device's constraints, judges received instructions with the *same* checks (a view of its own
+messages), keeps the envelope in force and reports each instruction's lifecycle through an
+:class:`~s2ws.control.scheduler.InstructionScheduler`.
+
+Both are sans-I/O and clock-free: every method takes ``now``; the RM's methods return the
+messages to send. Refusals are :class:`~s2ws.errors.InstructionRefused` carrying the id of the
+catalogue rule they break (S2-PEBC-0xx), so both sides name the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, NamedTuple, TypeVar
+
+from ..errors import InstructionRefused, InvalidContent
+from ..messages import (
+    CommodityQuantity,
+    ControlType,
+    InstructionStatus,
+    InstructionStatusUpdate,
+    NumberRange,
+    PEBCAllowedLimitRange,
+    PEBCEnergyConstraint,
+    PEBCInstruction,
+    PEBCPowerConstraints,
+    PEBCPowerEnvelope,
+    PEBCPowerEnvelopeConsequenceType,
+    PEBCPowerEnvelopeElement,
+    PEBCPowerEnvelopeLimitType,
+    RevokableObjects,
+    RevokeObject,
+    SelectControlType,
+    new_id,
+)
+from ..messages.base import UNSET, S2Message
+from ..rules import check_message
+from ..rules.single import fmt_num
+from .quantities import unit_of
+from .scheduler import Decision, InstructionScheduler
+
+__all__ = [
+    "ActiveLimits",
+    "AllowedLimits",
+    "EnvelopeStep",
+    "PEBCDevice",
+    "PEBCView",
+    "amount_of",
+    "amount_unit",
+    "limit_ranges",
+]
+
+UPPER: Final = PEBCPowerEnvelopeLimitType.UPPER_LIMIT
+LOWER: Final = PEBCPowerEnvelopeLimitType.LOWER_LIMIT
+_MS: Final = timedelta(milliseconds=1)
+_MAX_REVOKED: Final = 256
+
+Interval = tuple[float, float]
+"""A closed interval [start, end] of allowed limit values."""
+_T = TypeVar("_T")
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _ms(duration: timedelta) -> int:
+    """A timedelta as whole milliseconds, the only durations S2 can carry."""
+    return round(duration / _MS)
+
+
+_AMOUNTS: Final[dict[str, tuple[str, float]]] = {
+    "W": ("Wh", 3600.0),
+    "l/s": ("l", 1.0),
+    "g/s": ("g", 1.0),
+    "l/h": ("l", 3600.0),
+}
+
+
+def amount_unit(quantity: CommodityQuantity) -> str:
+    """The unit of ``quantity`` integrated over time: Wh for power, l or g for flow rates.
+
+    A temperature has no amount; its "integral" is reported in °C·s so nothing pretends otherwise.
+    """
+    unit = unit_of(quantity)
+    return _AMOUNTS[unit][0] if unit in _AMOUNTS else f"{unit}·s"
+
+
+def amount_of(quantity: CommodityQuantity, value_seconds: float) -> float:
+    """Convert ``value × seconds`` of ``quantity`` into :func:`amount_unit` (W·s → Wh, l/h·s → l)."""
+    unit = unit_of(quantity)
+    return value_seconds / _AMOUNTS[unit][1] if unit in _AMOUNTS else value_seconds
+
+
+def _show_amount(quantity: CommodityQuantity, value_seconds: float) -> str:
+    return f"{fmt_num(round(amount_of(quantity, value_seconds), 3))} {amount_unit(quantity)}"
+
+
+def _merge(bounds: Iterable[Interval]) -> tuple[Interval, ...]:
+    """The union of closed intervals as sorted, disjoint intervals (touching ones join)."""
+    out: list[Interval] = []
+    for start, end in sorted(bounds):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _show_ranges(intervals: Sequence[Interval]) -> str:
+    return ", ".join(f"[{fmt_num(a)}, {fmt_num(b)}]" for a, b in intervals) or "(none)"
+
+
+def limit_ranges(
+    quantity: CommodityQuantity,
+    *,
+    upper: Iterable[Interval],
+    lower: Iterable[Interval],
+    abnormal_upper: Iterable[Interval] = (),
+    abnormal_lower: Iterable[Interval] = (),
+) -> list[PEBCAllowedLimitRange]:
+    """The ``allowed_limit_ranges`` entries for one quantity, from plain (start, end) pairs.
+
+    A PV inverter of 4 kWp: ``limit_ranges(L1, upper=[(0, 0)], lower=[(-4000, 0)])``.
+    """
+    out: list[PEBCAllowedLimitRange] = []
+    for kind, pairs, abnormal in (
+        (UPPER, upper, False),
+        (LOWER, lower, False),
+        (UPPER, abnormal_upper, True),
+        (LOWER, abnormal_lower, True),
+    ):
+        out.extend(
+            PEBCAllowedLimitRange(
+                commodity_quantity=quantity,
+                limit_type=kind,
+                range_boundary=NumberRange(start_of_range=float(a), end_of_range=float(b)),
+                abnormal_condition_only=abnormal,
+            )
+            for a, b in pairs
+        )
+    return out
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+class EnvelopeStep(NamedTuple):
+    """One element of an envelope as a planner thinks of it: for ``duration``, stay within
+    [``lower_limit``, ``upper_limit``]."""
+
+    duration: timedelta
+    lower_limit: float
+    upper_limit: float
+
+
+StepLike = EnvelopeStep | PEBCPowerEnvelopeElement
+
+
+def _element(step: StepLike) -> PEBCPowerEnvelopeElement:
+    if isinstance(step, PEBCPowerEnvelopeElement):
+        return step
+    return PEBCPowerEnvelopeElement(
+        duration=_ms(step.duration), upper_limit=float(step.upper_limit), lower_limit=float(step.lower_limit)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedLimits:
+    """Which envelope limits one quantity may take at one moment: the union of its ranges.
+
+    ``upper`` and ``lower`` are sorted, disjoint closed intervals (abnormal-only ranges are
+    included only when the query asked for them). Empty tuples: the constraints in force allow
+    no limit of that kind for this quantity, so no envelope for it can be built.
+    """
+
+    quantity: CommodityQuantity
+    constraints_id: str
+    upper: tuple[Interval, ...]
+    lower: tuple[Interval, ...]
+
+    def allows_upper(self, value: float) -> bool:
+        return any(a <= value <= b for a, b in self.upper)
+
+    def allows_lower(self, value: float) -> bool:
+        return any(a <= value <= b for a, b in self.lower)
+
+    def tightest_upper(self, cap: float) -> float | None:
+        """The allowed upper limit closest to ``cap`` that does not exceed it, or the lowest
+        allowed one when every allowed value exceeds ``cap`` (None: no upper range at all)."""
+        return _at_most(self.upper, cap) if _at_most(self.upper, cap) is not None else _at_least(self.upper, cap)
+
+    def tightest_lower(self, cap: float) -> float | None:
+        """The allowed lower limit closest to ``cap`` that is not below it, or the highest
+        allowed one when every allowed value is below ``cap`` (None: no lower range at all)."""
+        return _at_least(self.lower, cap) if _at_least(self.lower, cap) is not None else _at_most(self.lower, cap)
+
+
+def _at_most(intervals: Sequence[Interval], value: float) -> float | None:
+    """The largest allowed value ≤ ``value``."""
+    best: float | None = None
+    for a, b in intervals:
+        if a <= value:
+            best = float(min(b, value))
+    return best
+
+
+def _at_least(intervals: Sequence[Interval], value: float) -> float | None:
+    """The smallest allowed value ≥ ``value``."""
+    for a, b in intervals:
+        if b >= value:
+            return float(max(a, value))
+    return None
+
+
+# --- the CEM's view ----------------------------------------------------------------------------
+
+
+class PEBCView:
+    """What a CEM knows about one RM's PEBC constraints, and the instructions it may send.
+
+    Feed it every message of the session with :meth:`apply` (received and sent alike; anything
+    that is not PEBC state is ignored). PowerConstraints are kept by id until revoked: those
+    whose ``valid_from`` is still ahead are *scheduled*, and from its ``valid_from`` the most
+    recent constraints supersede the older ones (protocol §3.6), so exactly one set is *in force*
+    at any moment (or none). Queries and builders take the moment they ask about.
+    """
+
+    def __init__(self) -> None:
+        self._constraints: dict[str, PEBCPowerConstraints] = {}
+        self._energy: dict[str, PEBCEnergyConstraint] = {}
+        self._revoked: dict[str, None] = {}
+        self._sent: dict[str, InstructionStatus | None] = {}
+        """Instructions built (or applied as sent) here -> the last status the RM reported."""
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def apply(self, message: S2Message, now: datetime) -> bool:
+        """Take in a message of the session; False when it means nothing here.
+
+        A SelectControlType other than PEBC drops everything: constraints belong to the active
+        control type.
+        """
+        if isinstance(message, PEBCPowerConstraints):
+            self._constraints.pop(message.id, None)  # a re-publication counts as the newest
+            self._constraints[message.id] = message
+        elif isinstance(message, PEBCEnergyConstraint):
+            self._energy.pop(message.id, None)
+            self._energy[message.id] = message
+        elif isinstance(message, PEBCInstruction):
+            self._record(message.id)
+        elif isinstance(message, InstructionStatusUpdate):
+            if message.instruction_id not in self._sent:
+                return False
+            self._sent[message.instruction_id] = message.status_type
+        elif isinstance(message, RevokeObject):
+            if message.object_type is RevokableObjects.PEBC_PowerConstraints:
+                return self._drop(self._constraints, message.object_id)
+            if message.object_type is RevokableObjects.PEBC_EnergyConstraint:
+                return self._drop(self._energy, message.object_id)
+            return False
+        elif isinstance(message, SelectControlType):
+            if message.control_type is not ControlType.POWER_ENVELOPE_BASED_CONTROL:
+                self.clear()
+        else:
+            return False
+        return True
+
+    def clear(self) -> None:
+        """Forget everything (the control type was deselected or the session ended)."""
+        self._constraints.clear()
+        self._energy.clear()
+        self._sent.clear()
+
+    def _drop(self, table: dict[str, _T], object_id: str) -> bool:
+        if table.pop(object_id, None) is None:
+            return False
+        self._revoked[object_id] = None
+        if len(self._revoked) > _MAX_REVOKED:
+            del self._revoked[next(iter(self._revoked))]
+        return True
+
+    def _record(self, instruction_id: str) -> None:
+        self._sent.setdefault(instruction_id, None)
+        if len(self._sent) > _MAX_REVOKED:
+            del self._sent[next(iter(self._sent))]
+
+    def instruction_status(self, instruction_id: str) -> InstructionStatus | None:
+        """The last status the RM reported for an instruction built or applied here."""
+        return self._sent.get(instruction_id)
+
+    def forget(self, instruction_id: str) -> None:
+        """Drop an instruction that was built but never sent."""
+        self._sent.pop(instruction_id, None)
+
+    def revoke(self, instruction_id: str, now: datetime) -> RevokeObject:
+        """The RevokeObject withdrawing an instruction; its envelopes stop applying at the RM."""
+        return RevokeObject(
+            message_id=new_id(), object_type=RevokableObjects.PEBC_Instruction, object_id=instruction_id
+        )
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def constraints(self, now: datetime) -> list[PEBCPowerConstraints]:
+        """Every PowerConstraints in force or scheduled at ``now`` (not yet expired), by valid_from."""
+        live = [c for c in self._constraints.values() if c.valid_until is UNSET or c.valid_until > now]
+        return sorted(live, key=lambda c: c.valid_from)
+
+    def constraints_at(self, at: datetime) -> PEBCPowerConstraints | None:
+        """The PowerConstraints in force at ``at``: of those valid then, the one with the latest
+        valid_from (the later-received one on a tie)."""
+        best: PEBCPowerConstraints | None = None
+        for c in self._constraints.values():  # insertion order = order of arrival
+            valid = c.valid_from <= at and (c.valid_until is UNSET or at < c.valid_until)
+            if valid and (best is None or c.valid_from >= best.valid_from):
+                best = c
+        return best
+
+    def get_constraints(self, constraints_id: str) -> PEBCPowerConstraints | None:
+        return self._constraints.get(constraints_id)
+
+    def energy_constraints(self, quantity: CommodityQuantity | None = None) -> list[PEBCEnergyConstraint]:
+        """The EnergyConstraints not revoked (of ``quantity`` when given), by valid_from."""
+        found = [e for e in self._energy.values() if quantity is None or e.commodity_quantity is quantity]
+        return sorted(found, key=lambda e: e.valid_from)
+
+    def allowed_limits(self, quantity: CommodityQuantity, at: datetime, abnormal: bool = False) -> AllowedLimits | None:
+        """The union of allowed UPPER and LOWER ranges of ``quantity`` at ``at``.
+
+        Abnormal-only ranges count only when ``abnormal`` is true. None when no constraints are
+        in force at ``at``.
+        """
+        constraints = self.constraints_at(at)
+        return None if constraints is None else _allowed(constraints, quantity, abnormal)
+
+    # --- judging -------------------------------------------------------------------------------
+
+    def check(self, instruction: PEBCInstruction, now: datetime) -> list[InstructionRefused]:
+        """Every reason the RM may refuse ``instruction`` if it arrived at ``now`` (empty: none).
+
+        Runs the single-message rules, then: the constraints it names exist and are the ones in
+        force when it takes effect (S2-PEBC-010/011); each envelope's quantity has ranges
+        (012); every limit lies in an allowed range (013/014), abnormal-only ranges only with
+        ``abnormal_condition`` (015); no envelope outlives its constraints (017, a refusal here:
+        after ``valid_until`` the RM has promised nothing); energy constraints keep their room (016).
+        """
+        out = [
+            InstructionRefused(f.rule, f.reason, pointer=f.pointer)
+            for f in check_message(instruction)
+            if f.severity == "error"
+        ]
+        constraints = self._referenced(instruction.power_constraints_id, instruction.execution_time, now, out)
+        if constraints is None:
+            return out
+        for index, envelope in enumerate(instruction.power_envelopes):
+            out.extend(
+                self._check_envelope(
+                    constraints,
+                    envelope.commodity_quantity,
+                    envelope.power_envelope_elements,
+                    instruction.execution_time,
+                    instruction.abnormal_condition,
+                    f"/power_envelopes/{index}",
+                )
+            )
+        return out
+
+    def check_envelope(
+        self,
+        quantity: CommodityQuantity,
+        steps: Sequence[StepLike],
+        execution_time: datetime,
+        now: datetime,
+        *,
+        abnormal: bool = False,
+        constraints_id: str | None = None,
+    ) -> list[InstructionRefused]:
+        """Every reason an envelope of ``quantity`` starting at ``execution_time`` would be
+        refused; the constraints are those in force then unless ``constraints_id`` names others."""
+        out: list[InstructionRefused] = []
+        constraints = self._resolve(constraints_id, execution_time, now, out)
+        if constraints is None:
+            return out
+        elements = [_element(s) for s in steps]
+        return self._check_envelope(constraints, quantity, elements, execution_time, abnormal, "")
+
+    def _resolve(
+        self, constraints_id: str | None, execution_time: datetime, now: datetime, out: list[InstructionRefused]
+    ) -> PEBCPowerConstraints | None:
+        if constraints_id is not None:
+            return self._referenced(constraints_id, execution_time, now, out)
+        start = max(execution_time, now)
+        constraints = self.constraints_at(start)
+        if constraints is None:
+            out.append(InstructionRefused("S2-PEBC-011", f"no PowerConstraints are in force at {_iso(start)}"))
+        return constraints
+
+    def _referenced(
+        self, constraints_id: str, execution_time: datetime, now: datetime, out: list[InstructionRefused]
+    ) -> PEBCPowerConstraints | None:
+        pointer = "/power_constraints_id"
+        constraints = self._constraints.get(constraints_id)
+        if constraints is None:
+            why = "were revoked" if constraints_id in self._revoked else "are not known"
+            out.append(InstructionRefused("S2-PEBC-010", f"PowerConstraints {constraints_id} {why}", pointer=pointer))
+            return None
+        start = max(execution_time, now)
+        until = constraints.valid_until
+        if constraints.valid_from > start or (until is not UNSET and start >= until):
+            window = f"[{_iso(constraints.valid_from)}, {_iso(until) if until is not UNSET else 'open'})"
+            reason = f"the envelope starts at {_iso(start)}, outside the validity {window} of {constraints_id}"
+            out.append(InstructionRefused("S2-PEBC-011", reason, pointer="/execution_time"))
+            return None
+        in_force = self.constraints_at(start)
+        if in_force is not None and in_force.id != constraints_id:
+            reason = (
+                f"PowerConstraints {constraints_id} are superseded by {in_force.id} "
+                f"from {_iso(in_force.valid_from)}, before the envelope starts at {_iso(start)}"
+            )
+            out.append(InstructionRefused("S2-PEBC-011", reason, pointer=pointer))
+            return None
+        return constraints
+
+    def _check_envelope(
+        self,
+        constraints: PEBCPowerConstraints,
+        quantity: CommodityQuantity,
+        elements: Sequence[PEBCPowerEnvelopeElement],
+        begin: datetime,
+        abnormal: bool,
+        base: str,
+    ) -> list[InstructionRefused]:
+        out: list[InstructionRefused] = []
+        everything = _allowed(constraints, quantity, True)
+        if not everything.upper and not everything.lower:
+            reason = f"PowerConstraints {constraints.id} allow no limits for {quantity.value}"
+            out.append(InstructionRefused("S2-PEBC-012", reason, pointer=base + "/commodity_quantity"))
+            return out
+        normal = _allowed(constraints, quantity, abnormal)
+        unit = unit_of(quantity)
+        for kind, attr, rule in (("upper", "upper_limit", "S2-PEBC-013"), ("lower", "lower_limit", "S2-PEBC-014")):
+            allowed = normal.upper if kind == "upper" else normal.lower
+            extended = everything.upper if kind == "upper" else everything.lower
+            for j, element in enumerate(elements):
+                value: float = getattr(element, attr)
+                if any(a <= value <= b for a, b in allowed):
+                    continue
+                pointer = f"{base}/power_envelope_elements/{j}/{attr}"
+                shown = f"{kind} limit {fmt_num(value)} {unit}"
+                if any(a <= value <= b for a, b in extended):
+                    reason = f"{shown} is allowed for {quantity.value} only under an abnormal condition"
+                    out.append(InstructionRefused("S2-PEBC-015", reason, pointer=pointer))
+                else:
+                    reason = (
+                        f"{shown} is outside the allowed {kind} ranges {_show_ranges(allowed)} for {quantity.value}"
+                    )
+                    out.append(InstructionRefused(rule, reason, pointer=pointer))
+                break
+        end = begin + sum((e.duration for e in elements), 0) * _MS
+        until = constraints.valid_until
+        if until is not UNSET and end > until:
+            reason = f"the envelope runs until {_iso(end)}, past valid_until {_iso(until)} of {constraints.id}"
+            out.append(InstructionRefused("S2-PEBC-017", reason, pointer=base + "/power_envelope_elements"))
+        for energy in self.energy_constraints(quantity):
+            if begin <= energy.valid_from and end >= energy.valid_until:
+                problem = _energy_problem(elements, begin, energy)
+                if problem is not None:
+                    out.append(InstructionRefused("S2-PEBC-016", problem, pointer=base or "/"))
+        return out
+
+    # --- building ------------------------------------------------------------------------------
+
+    def instruct(
+        self,
+        envelopes: Mapping[CommodityQuantity, Sequence[StepLike]],
+        execution_time: datetime,
+        now: datetime,
+        *,
+        abnormal: bool = False,
+        constraints_id: str | None = None,
+        instruction_id: str | None = None,
+        record: bool = True,
+    ) -> PEBCInstruction:
+        """A PEBC.Instruction with one envelope per quantity, each starting at ``execution_time``.
+
+        It refers to the constraints in force when it takes effect (or ``constraints_id``).
+        Raises :class:`InstructionRefused` with the first reason the RM could refuse it, so an
+        instruction that leaves here breaks no rule of the standard. With ``record`` the view
+        follows its status updates (:meth:`instruction_status`).
+        """
+        problems: list[InstructionRefused] = []
+        constraints = self._resolve(constraints_id, execution_time, now, problems)
+        if constraints is None:
+            raise problems[0]
+        if not envelopes:
+            raise InstructionRefused("S2-SCHEMA-001", "an instruction needs at least one envelope")
+        instruction = PEBCInstruction(
+            message_id=new_id(),
+            id=instruction_id or new_id(),
+            execution_time=execution_time,
+            abnormal_condition=abnormal,
+            power_constraints_id=constraints.id,
+            power_envelopes=[
+                PEBCPowerEnvelope(
+                    id=new_id(), commodity_quantity=quantity, power_envelope_elements=[_element(s) for s in steps]
+                )
+                for quantity, steps in envelopes.items()
+            ],
+        )
+        problems = self.check(instruction, now)
+        if problems:
+            raise problems[0]
+        if record:
+            self._record(instruction.id)
+        return instruction
+
+    def tightest_envelope(
+        self,
+        quantity: CommodityQuantity,
+        execution_time: datetime,
+        now: datetime,
+        duration: timedelta,
+        *,
+        upper: float | None = None,
+        lower: float | None = None,
+        abnormal: bool = False,
+    ) -> list[EnvelopeStep]:
+        """The envelope that holds ``quantity`` as close to the wanted caps as the RM allows.
+
+        ``upper`` caps consumption, ``lower`` caps production (a negative number); a cap left
+        out gets the most permissive allowed limit. Each cap is rounded to the nearest allowed
+        value on the safe side (a cap of 2500 W with allowed [0, 2000] ∪ [3000, 4000] gives
+        2000), or to the nearest allowed at all when nothing is on that side. Inside the window
+        of an EnergyConstraint the envelope covers, the limits are then relaxed just enough to
+        leave the energy the device needs. Raises :class:`InstructionRefused` when no valid
+        envelope exists (no constraints, unknown quantity, past ``valid_until``, no room).
+        """
+        problems: list[InstructionRefused] = []
+        constraints = self._resolve(None, execution_time, now, problems)
+        if constraints is None:
+            raise problems[0]
+        allowed = _allowed(constraints, quantity, abnormal)
+        if not allowed.upper or not allowed.lower:
+            kind = "upper" if not allowed.upper else "lower"
+            reason = f"PowerConstraints {constraints.id} allow no {kind} limit for {quantity.value}"
+            raise InstructionRefused("S2-PEBC-012", reason)
+        hi = allowed.upper[-1][1] if upper is None else allowed.tightest_upper(upper)
+        lo = allowed.lower[0][0] if lower is None else allowed.tightest_lower(lower)
+        assert hi is not None and lo is not None
+        if lo > hi:
+            lo = _require(
+                _at_most(allowed.lower, hi),
+                quantity,
+                "lower",
+                f"at or below the upper limit {fmt_num(hi)}",
+                "S2-PEBC-014",
+            )
+        total = _ms(duration)
+        if total <= 0:
+            raise InstructionRefused("S2-COMMON-002", "the envelope must last at least 1 ms")
+        # Segments in milliseconds from execution_time: [start, end, lower, upper].
+        segments: list[list[float]] = [[0, total, lo, hi]]
+        end = execution_time + total * _MS
+        for energy in self.energy_constraints(quantity):
+            if not (execution_time <= energy.valid_from and end >= energy.valid_until):
+                continue
+            first = math.floor((energy.valid_from - execution_time) / _MS)
+            last = math.ceil((energy.valid_until - execution_time) / _MS)
+            segments = _split(_split(segments, first), last)
+            inside = [s for s in segments if first <= s[0] and s[1] <= last]
+            elements = _segments_to_elements(segments)
+            if _energy_problem(elements, execution_time, energy) is None:
+                continue
+            if energy.upper_average_power > 0:
+                level = _require(
+                    _at_least(allowed.upper, energy.upper_average_power),
+                    quantity,
+                    "upper",
+                    f"of {fmt_num(energy.upper_average_power)} or more, which energy constraint {energy.id} needs",
+                    "S2-PEBC-016",
+                )
+                for s in inside:
+                    s[3] = max(s[3], level)
+            if energy.lower_average_power < 0:
+                level = _require(
+                    _at_most(allowed.lower, energy.lower_average_power),
+                    quantity,
+                    "lower",
+                    f"of {fmt_num(energy.lower_average_power)} or less, which energy constraint {energy.id} needs",
+                    "S2-PEBC-016",
+                )
+                for s in inside:
+                    s[2] = min(s[2], level)
+        steps = [EnvelopeStep(e.duration * _MS, e.lower_limit, e.upper_limit) for e in _segments_to_elements(segments)]
+        problems = self.check_envelope(quantity, steps, execution_time, now, abnormal=abnormal)
+        if problems:
+            raise problems[0]
+        return steps
+
+    def cap(
+        self,
+        quantity: CommodityQuantity,
+        execution_time: datetime,
+        now: datetime,
+        duration: timedelta,
+        *,
+        upper: float | None = None,
+        lower: float | None = None,
+        abnormal: bool = False,
+        instruction_id: str | None = None,
+        record: bool = True,
+    ) -> PEBCInstruction:
+        """:meth:`tightest_envelope` wrapped in an instruction: the one-line way to cap a device."""
+        steps = self.tightest_envelope(
+            quantity, execution_time, now, duration, upper=upper, lower=lower, abnormal=abnormal
+        )
+        return self.instruct(
+            {quantity: steps}, execution_time, now, abnormal=abnormal, instruction_id=instruction_id, record=record
+        )
+
+
+def _allowed(constraints: PEBCPowerConstraints, quantity: CommodityQuantity, abnormal: bool) -> AllowedLimits:
+    upper: list[Interval] = []
+    lower: list[Interval] = []
+    for r in constraints.allowed_limit_ranges:
+        if r.commodity_quantity is not quantity or (r.abnormal_condition_only and not abnormal):
+            continue
+        bounds = (r.range_boundary.start_of_range, r.range_boundary.end_of_range)
+        (upper if r.limit_type is UPPER else lower).append(bounds)
+    return AllowedLimits(quantity, constraints.id, _merge(upper), _merge(lower))
+
+
+def _require(value: float | None, quantity: CommodityQuantity, kind: str, wanted: str, rule: str) -> float:
+    if value is None:
+        raise InstructionRefused(rule, f"no allowed {kind} limit for {quantity.value} is {wanted}")
+    return value
+
+
+def _split(segments: list[list[float]], at: float) -> list[list[float]]:
+    out: list[list[float]] = []
+    for s in segments:
+        if s[0] < at < s[1]:
+            out.extend(([s[0], at, s[2], s[3]], [at, s[1], s[2], s[3]]))
+        else:
+            out.append(s)
+    return out
+
+
+def _segments_to_elements(segments: Sequence[Sequence[float]]) -> list[PEBCPowerEnvelopeElement]:
+    """Envelope elements from ms segments, joining neighbours with the same limits."""
+    out: list[PEBCPowerEnvelopeElement] = []
+    for start, end, lo, hi in segments:
+        duration = int(end - start)
+        if out and out[-1].lower_limit == lo and out[-1].upper_limit == hi:
+            last = out.pop()
+            duration += last.duration
+        out.append(PEBCPowerEnvelopeElement(duration=duration, upper_limit=hi, lower_limit=lo))
+    return out
+
+
+def _energy_problem(
+    elements: Sequence[PEBCPowerEnvelopeElement], begin: datetime, energy: PEBCEnergyConstraint
+) -> str | None:
+    """Why an envelope covering the window of ``energy`` leaves the device too little room."""
+    window = (energy.valid_until - energy.valid_from).total_seconds()
+    upper = lower = 0.0
+    t0 = begin
+    for element in elements:
+        t1 = t0 + element.duration * _MS
+        overlap = (min(t1, energy.valid_until) - max(t0, energy.valid_from)).total_seconds()
+        if overlap > 0:
+            upper += element.upper_limit * overlap
+            lower += element.lower_limit * overlap
+        t0 = t1
+    need_upper = energy.upper_average_power * window
+    need_lower = energy.lower_average_power * window
+    slack = 1e-9 * max(1.0, abs(need_upper), abs(need_lower))
+    cq = energy.commodity_quantity
+    span = f"between {_iso(energy.valid_from)} and {_iso(energy.valid_until)}"
+    if energy.upper_average_power > 0 and upper < need_upper - slack:
+        return (
+            f"the upper limits leave room for {_show_amount(cq, upper)} of {cq.value} {span}, but energy "
+            f"constraint {energy.id} needs {_show_amount(cq, need_upper)} "
+            f"({fmt_num(energy.upper_average_power)} {unit_of(cq)} on average)"
+        )
+    if energy.lower_average_power < 0 and lower > need_lower + slack:
+        return (
+            f"the lower limits leave room for {_show_amount(cq, lower)} of {cq.value} {span}, but energy "
+            f"constraint {energy.id} needs {_show_amount(cq, need_lower)} "
+            f"({fmt_num(energy.lower_average_power)} {unit_of(cq)} on average)"
+        )
+    return None
+
+
+# --- the RM's building block -------------------------------------------------------------------
+
+
+def _ensure_valid(message: S2Message) -> None:
+    """Refuse to publish a description the single-message rules reject (a device-author bug)."""
+    for item in check_message(message):
+        if item.severity == "error":
+            raise InvalidContent(item.rule, item.pointer, item.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveLimits:
+    """The envelope element in force for one quantity at one moment."""
+
+    instruction_id: str
+    lower_limit: float
+    upper_limit: float
+    until: datetime
+    """When this element ends."""
+
+
+@dataclass(eq=False)
+class _Running:
+    instruction: PEBCInstruction
+    start: datetime
+    ends: dict[CommodityQuantity, datetime]
+    """Quantities still bounded by this instruction, and when each envelope ends."""
+
+
+class PEBCDevice:
+    """The RM side of PEBC for one device: publish constraints, judge and follow envelopes.
+
+    The device author supplies the allowed limit ranges (see :func:`limit_ranges`) and, when the
+    device needs energy in a window (an EV by its departure), energy constraints. Received
+    instructions are judged by a :class:`PEBCView` of the device's own messages, so the RM
+    refuses exactly what a CEM's view would not have built. Accepted instructions start at
+    their execution_time; for each quantity the most recently started envelope is in force
+    (a newer instruction replaces an older one from its execution_time), and an instruction
+    SUCCEEDS when its last envelope ends or is replaced: replacing is how a CEM re-plans, not a
+    failure.
+    """
+
+    def __init__(
+        self,
+        allowed_limit_ranges: Sequence[PEBCAllowedLimitRange],
+        *,
+        consequence_type: PEBCPowerEnvelopeConsequenceType = PEBCPowerEnvelopeConsequenceType.VANISH,
+        valid_for: timedelta | None = None,
+        strict_ids: bool = False,
+    ) -> None:
+        self.allowed_limit_ranges = list(allowed_limit_ranges)
+        self.strict_ids = strict_ids
+        """Answer an instruction naming unknown constraints with INVALID_CONTENT (raise from
+        :meth:`handle`) rather than ReceptionStatus OK plus REJECTED."""
+        self.consequence_type = consequence_type
+        self.valid_for = valid_for
+        self.view = PEBCView()
+        self.scheduler: InstructionScheduler[PEBCInstruction] = InstructionScheduler(self._judge)
+        self._energy: dict[str, PEBCEnergyConstraint] = {}
+        self._running: dict[str, _Running] = {}
+        self._active = False
+
+    # --- publishing -----------------------------------------------------------------------------
+
+    def activate(self, now: datetime) -> list[S2Message]:
+        """PEBC was selected: fresh PowerConstraints (valid from ``now``, for ``valid_for`` when
+        given), then every energy constraint not yet over."""
+        self._active = True
+        self.view.clear()
+        out: list[S2Message] = [self._constraints(self.allowed_limit_ranges, now, None)]
+        out.extend(e for e in self._energy.values() if e.valid_until > now)
+        for message in out:
+            self.view.apply(message, now)
+        return out
+
+    def update_limits(
+        self,
+        allowed_limit_ranges: Sequence[PEBCAllowedLimitRange],
+        now: datetime,
+        *,
+        valid_from: datetime | None = None,
+    ) -> list[S2Message]:
+        """New ranges (a cooler day, a new grid contract): new PowerConstraints that supersede
+        the current ones from ``valid_from`` (default ``now``). Nothing is sent while inactive."""
+        self.allowed_limit_ranges = list(allowed_limit_ranges)
+        if not self._active:
+            return []
+        message = self._constraints(self.allowed_limit_ranges, now, valid_from)
+        self.view.apply(message, now)
+        return [message]
+
+    def require_energy(
+        self,
+        quantity: CommodityQuantity,
+        valid_from: datetime,
+        valid_until: datetime,
+        *,
+        lower_average_power: float,
+        upper_average_power: float,
+        now: datetime,
+        constraint_id: str | None = None,
+    ) -> list[S2Message]:
+        """Ask the CEM to leave room for energy in a window; the EnergyConstraint is sent now when
+        PEBC is active, or on :meth:`activate`."""
+        message = PEBCEnergyConstraint(
+            message_id=new_id(),
+            id=constraint_id or new_id(),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            upper_average_power=float(upper_average_power),
+            lower_average_power=float(lower_average_power),
+            commodity_quantity=quantity,
+        )
+        _ensure_valid(message)
+        self._energy[message.id] = message
+        if not self._active:
+            return []
+        self.view.apply(message, now)
+        return [message]
+
+    def drop_energy(self, constraint_id: str, now: datetime) -> list[S2Message]:
+        """Withdraw an energy constraint (the EV left early): a RevokeObject when active."""
+        if self._energy.pop(constraint_id, None) is None or not self._active:
+            return []
+        revoke = RevokeObject(
+            message_id=new_id(), object_type=RevokableObjects.PEBC_EnergyConstraint, object_id=constraint_id
+        )
+        self.view.apply(revoke, now)
+        return [revoke]
+
+    def _constraints(
+        self, ranges: Sequence[PEBCAllowedLimitRange], now: datetime, valid_from: datetime | None
+    ) -> PEBCPowerConstraints:
+        start = valid_from or now
+        message = PEBCPowerConstraints(
+            message_id=new_id(),
+            id=new_id(),
+            valid_from=start,
+            valid_until=UNSET if self.valid_for is None else start + self.valid_for,
+            consequence_type=self.consequence_type,
+            allowed_limit_ranges=list(ranges),
+        )
+        _ensure_valid(message)
+        return message
+
+    # --- instructions ---------------------------------------------------------------------------
+
+    def _judge(self, instruction: PEBCInstruction, now: datetime) -> None:
+        problems = self.view.check(instruction, now)
+        if problems:
+            raise problems[0]
+
+    def handle(self, message: S2Message, now: datetime) -> list[S2Message]:
+        """React to a message from the CEM: SelectControlType, a PEBC.Instruction, its revocation.
+
+        Raises :class:`InvalidContent` where the ReceptionStatus should say so: revoking an
+        unknown instruction and, with ``strict_ids``, an instruction naming unknown constraints.
+        """
+        if isinstance(message, SelectControlType):
+            out: list[S2Message] = self.deactivate(now) if self._active else []
+            if message.control_type is ControlType.POWER_ENVELOPE_BASED_CONTROL:
+                out.extend(self.activate(now))
+            return out
+        if isinstance(message, PEBCInstruction):
+            decision = self.receive(message, now)
+            if self.strict_ids and not decision.accepted and not decision.rejectable and not decision.duplicate:
+                raise decision.as_invalid_content()
+            return [*decision.messages, *self.tick(now)]
+        if isinstance(message, RevokeObject) and message.object_type is RevokableObjects.PEBC_Instruction:
+            return self.revoke(message.object_id, now)
+        return []
+
+    def receive(self, instruction: PEBCInstruction, now: datetime) -> Decision:
+        """Judge an instruction: ACCEPTED (it starts on a later :meth:`tick`) or REJECTED with the
+        rule it breaks (see :class:`~s2ws.control.scheduler.Decision`)."""
+        return self.scheduler.submit(instruction, now)
+
+    def revoke(self, instruction_id: str, now: datetime) -> list[S2Message]:
+        """The CEM revoked an instruction: REVOKED, and its envelopes no longer apply."""
+        out: list[S2Message] = [*self.scheduler.revoke(instruction_id, now)]
+        self._running.pop(instruction_id, None)
+        return out
+
+    def tick(self, now: datetime) -> list[S2Message]:
+        """Advance to ``now``: start what fell due (STARTED), end what ran out (SUCCEEDED).
+
+        Events are taken in time order, so a late call reports the same story as timely ones,
+        each update stamped with the moment it happened.
+        """
+        out: list[S2Message] = []
+        for instruction in self.scheduler.due(now):
+            start = instruction.execution_time
+            out.extend(self._finish_until(start))
+            ends = {
+                e.commodity_quantity: start + sum(x.duration for x in e.power_envelope_elements) * _MS
+                for e in instruction.power_envelopes
+            }
+            for other in list(self._running.values()):  # replaced from this start on
+                for quantity in ends:
+                    other.ends.pop(quantity, None)
+                if not other.ends:
+                    out.extend(self._succeed(other, start))
+            out.extend(self.scheduler.start(instruction.id, start))
+            self._running[instruction.id] = _Running(instruction, start, ends)
+        out.extend(self._finish_until(now))
+        return out
+
+    def _finish_until(self, moment: datetime) -> list[InstructionStatusUpdate]:
+        out: list[InstructionStatusUpdate] = []
+        for running in sorted(self._running.values(), key=lambda r: max(r.ends.values(), default=r.start)):
+            for quantity, end in list(running.ends.items()):
+                if end <= moment:
+                    del running.ends[quantity]
+            if not running.ends:
+                out.extend(self._succeed(running, moment))
+        return out
+
+    def _succeed(self, running: _Running, moment: datetime) -> list[InstructionStatusUpdate]:
+        self._running.pop(running.instruction.id, None)
+        ended = max(
+            (
+                running.start + sum(x.duration for x in e.power_envelope_elements) * _MS
+                for e in running.instruction.power_envelopes
+            ),
+            default=moment,
+        )
+        return self.scheduler.succeed(running.instruction.id, min(ended, moment))
+
+    def deactivate(self, now: datetime) -> list[S2Message]:
+        """PEBC was deselected: open instructions are ABORTED and no envelope applies any more."""
+        self._active = False
+        self._running.clear()
+        self.view.clear()
+        return list(self.scheduler.deactivate(now))
+
+    def next_wakeup(self) -> datetime | None:
+        """When :meth:`tick` has something to do next (an execution time or an envelope's end)."""
+        times = [end for r in self._running.values() for end in r.ends.values()]
+        due = self.scheduler.next_wakeup()
+        if due is not None:
+            times.append(due)
+        return min(times, default=None)
+
+    # --- what the device must do --------------------------------------------------------------------
+
+    def limits_at(self, quantity: CommodityQuantity, at: datetime) -> ActiveLimits | None:
+        """The envelope element bounding ``quantity`` at ``at`` (None: unconstrained).
+
+        Looks at accepted and started instructions as :meth:`tick` left them, so ask about
+        ``at`` ≥ the last tick: the latest instruction taking effect by ``at`` that still bounds
+        ``quantity`` decides.
+        """
+        for instruction in reversed(self.scheduler.open()):
+            if instruction.execution_time > at:
+                continue
+            running = self._running.get(instruction.id)
+            if running is not None and quantity not in running.ends:
+                continue
+            envelope = next((e for e in instruction.power_envelopes if e.commodity_quantity is quantity), None)
+            if envelope is None:
+                continue
+            t = instruction.execution_time
+            for element in envelope.power_envelope_elements:
+                t_end = t + element.duration * _MS
+                if t <= at < t_end:
+                    return ActiveLimits(instruction.id, element.lower_limit, element.upper_limit, t_end)
+                t = t_end
+            return None
+        return None
+
+    def clamp(self, quantity: CommodityQuantity, wanted: float, at: datetime) -> float:
+        """The power the device may use at ``at`` when it would like ``wanted``."""
+        limits = self.limits_at(quantity, at)
+        if limits is None:
+            return wanted
+        return min(max(wanted, limits.lower_limit), limits.upper_limit)
