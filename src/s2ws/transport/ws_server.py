@@ -156,7 +156,12 @@ class Server:
         return len(self._runner.app[_SETTINGS].drivers)
 
     async def close(self) -> None:
-        """Stop listening, close every session gracefully, free the port."""
+        """Close every session gracefully, stop listening, free the port.
+
+        Sessions are closed first, while their connections are still read: once aiohttp starts its own
+        shutdown a peer's answering close frame is no longer seen, and each close would wait for its timeout.
+        """
+        await _close_sessions(self._runner.app)
         await self._runner.cleanup()
 
     async def __aenter__(self) -> Self:

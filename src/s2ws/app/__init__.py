@@ -1,0 +1,44 @@
+"""S2 applications: an async CEM serving many RMs, an async RM, a blocking RM facade, tools.
+
+- :class:`CEM` / :class:`RMHandle`: accept RMs, select a control type, keep each RM's picture,
+  send valid instructions. :class:`PlannerCEM` is the reference planner of ``s2ws cem``.
+- :class:`ResourceManager`: describe a device, publish on selection, handle instructions.
+  :class:`SimulatedBattery` and :class:`SimulatedPV` are complete examples.
+- :func:`on`: typed per-instance handlers. :class:`BlockingRM`: for RM code that is not async.
+- :class:`Recorder` writes transcripts for ``s2ws replay``; :class:`View` is the live log.
+
+This layer uses asyncio and the transports; the layers below it stay free of I/O.
+"""
+
+from __future__ import annotations
+
+from .base import AppSession, InstructionRecord, SessionHandle
+from .blocking import BlockingRM, LoopThread
+from .cem import CEM, DEFAULT_PREFERENCE, RMHandle
+from .handlers import on
+from .observe import Frame, Observer
+from .planner import PlannerCEM
+from .recorder import Recorder
+from .rm import ResourceManager
+from .simulated import SimulatedBattery, SimulatedPV
+from .view import View
+
+__all__ = [
+    "CEM",
+    "DEFAULT_PREFERENCE",
+    "AppSession",
+    "BlockingRM",
+    "Frame",
+    "InstructionRecord",
+    "LoopThread",
+    "Observer",
+    "PlannerCEM",
+    "RMHandle",
+    "Recorder",
+    "ResourceManager",
+    "SessionHandle",
+    "SimulatedBattery",
+    "SimulatedPV",
+    "View",
+    "on",
+]

@@ -1,0 +1,93 @@
+"""``s2ws cem --listen HOST:PORT``: the reference CEM server.
+
+Accepts any number of RMs, selects a control type from each RM's offer (FRBC > OMBC > DDBC > PPBC >
+PEBC > NOT_CONTROLABLE), instructs FRBC storages and PEBC producers with the reference planner, and
+prints the conversation live. Runs until SIGINT/SIGTERM, then ends every session with SessionRequest
+TERMINATE and exits 0. Exit 1 when it cannot listen, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "cem",
+        help="run the reference CEM server",
+        description=(
+            "Serve S2 Resource Managers over WebSockets: select a control type, plan, and show the "
+            "conversation live. Ctrl-C (or SIGTERM) ends every session with TERMINATE. Exit 0 stopped, "
+            "1 cannot listen, 2 usage error."
+        ),
+    )
+    parser.add_argument("--listen", required=True, metavar="HOST:PORT", help="where to listen (port 0 picks one)")
+    parser.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
+    parser.add_argument("--token", help="require this bearer token on the WebSocket upgrade")
+    parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss://")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert (if not in that file)")
+    parser.add_argument("--path", default="/", help="URL path of the WebSocket endpoint (default /)")
+    parser.add_argument("--quiet", action="store_true", help="no live view of the conversation")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..app.console import configure_logging, parse_listen
+
+    try:
+        host, port = parse_listen(args.listen)
+    except ValueError as exc:
+        print(f"s2ws cem: --listen: {exc}", file=sys.stderr)
+        return 2
+    if args.tls_key and not args.tls_cert:
+        print("s2ws cem: --tls-key needs --tls-cert", file=sys.stderr)
+        return 2
+    configure_logging(args.verbose)
+    try:
+        return asyncio.run(_serve(args, host, port))
+    except KeyboardInterrupt:  # platforms without signal handlers in the loop
+        return 0
+
+
+async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
+    from ..app.console import Stopper, observers_for, say, ticking
+    from ..app.planner import PlannerCEM
+    from ..app.view import View
+    from ..errors import TransportConfigError
+    from ..transport.tls import server_ssl_context
+
+    try:
+        tls = server_ssl_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    except TransportConfigError as exc:
+        print(f"s2ws cem: {exc}", file=sys.stderr)
+        return 2
+    view = None if args.quiet else View()
+    try:
+        observers = observers_for(view, args.record)
+    except OSError as exc:
+        print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    cem = PlannerCEM(observers=observers)
+    stopper = Stopper()
+    stopper.install()
+    try:
+        server = await cem.serve(host, port, ssl_context=tls, token=args.token, path=args.path)
+    except OSError as exc:
+        print(f"s2ws cem: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        stopper.uninstall()
+        return 1
+    say(f"s2ws cem: listening on {server.url(args.path)} (Ctrl-C to stop)")
+    async with ticking([view] if view else []):
+        reason = await stopper.wait()
+        count = len(cem.rms)
+        say(f"s2ws cem: {reason}: closing {count} session(s)")
+        await cem.close(f"CEM stopping ({reason})")
+    say("s2ws cem: stopped")
+    return 0
