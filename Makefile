@@ -53,8 +53,10 @@ $(BENCH_STAMP): pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install $(PIP_QUIET) -e . orjson 's2-python==0.11.1'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+# The session benchmark also runs s2-python's WebSocket client, which needs the interop environment.
+bench: $(BENCH_STAMP) $(S2PYTHON_STAMP)
 	$(BENCH_VENV)/bin/python -m bench.codec --write-docs --invoked-as 'make bench'
+	$(BENCH_VENV)/bin/python -m bench.session --write-docs --invoked-as 'make bench'
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
