@@ -14,6 +14,7 @@ import pytest
 
 from s2ws import (
     ControlType,
+    EnergyManagementRole,
     FRBCActuatorStatus,
     FRBCInstruction,
     FRBCStorageStatus,
@@ -30,6 +31,8 @@ from s2ws import (
 from s2ws.app import CEM, PlannerCEM, RMHandle, SimulatedBattery, SimulatedPV
 from s2ws.errors import InvalidContent
 from s2ws.rules.replay import replay
+from s2ws.session import Session
+from s2ws.transport import memory_pair
 from test_app_support import DEADLINE, joined, lines_of, recorder, statuses, unanswered
 
 FRBC = ControlType.FILL_RATE_BASED_CONTROL
@@ -86,6 +89,42 @@ async def test_planner_selects_frbc_and_the_battery_carries_out_its_instruction(
         cem_side = [line["text"] for line in lines_of(cem_stream) if line["dir"] == direction]
         # the CEM's answer to the RM's TERMINATE may find the RM gone already
         assert cem_side[: len(rm_side)] == rm_side and len(cem_side) - len(rm_side) in (0, 1)
+
+
+async def test_a_cem_ending_the_session_waits_for_the_answer_to_its_terminate() -> None:
+    """The RM is a bare engine the test plays by hand, so its answer to the TERMINATE comes only
+    when the test says: the CEM keeps the socket open for it, and its transcript replays clean."""
+    cem_log, cem_stream = recorder()
+    cem = CEM(observers=[cem_log])
+    near, far = memory_pair(("cem", "rm"))
+    peer = Session(EnergyManagementRole.RM)
+    async with asyncio.timeout(DEADLINE):
+        served = asyncio.create_task(cem.run_channel(near))
+        peer.start(cem.clock())
+        for text in peer.data_to_send():
+            await far.send_text(text)
+        while peer.selected_version is None:  # the handshake, answered as it comes
+            peer.receive(await far.receive() or "", cem.clock())
+            for text in peer.data_to_send():
+                await far.send_text(text)
+        rm = await cem.next_rm()
+        closing = asyncio.create_task(rm.close("maintenance"))
+        request = await far.receive() or ""
+        assert json.loads(request)["message_type"] == "SessionRequest"
+        for _ in range(20):  # let the CEM's driver run: it must not close the socket now
+            await asyncio.sleep(0)
+        assert not closing.done() and not rm.closed and not far.closed
+        peer.receive(request, cem.clock())
+        (answer,) = peer.data_to_send()
+        await far.send_text(answer)
+        await closing
+        assert rm.closed and rm.close_reason == "maintenance"
+        assert await far.receive() is None
+        await served
+    cem_frames = [(line["dir"], json.loads(line["text"])) for line in lines_of(cem_stream)]
+    assert cem_frames[-2][1]["message_type"] == "SessionRequest" and cem_frames[-1][0] == "rm>cem"
+    assert statuses(cem_frames)[-1] == ("rm>cem", "SessionRequest", "OK") and unanswered(cem_frames) == []
+    assert replay(cem_stream.getvalue().splitlines()) == []  # no S2-RS-004
 
 
 async def test_planner_curtails_the_pv_within_its_allowed_range() -> None:

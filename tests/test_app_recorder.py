@@ -7,10 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
+import pytest
+
 from interop_support import read_transcript
 from s2ws import encode, new_id
 from s2ws.app import Frame, Recorder, View
-from s2ws.app.view import render
+from s2ws.app.view import fit, render
 from s2ws.messages import (
     ControlType,
     ReceptionStatus,
@@ -20,6 +23,7 @@ from s2ws.messages import (
     SessionRequestType,
 )
 from s2ws.session import NIL_ID
+from session_helpers import rm_details
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -85,3 +89,47 @@ def test_view_ties_an_invalid_data_answer_to_the_unreadable_frame() -> None:
     )
     (line,) = lines
     assert "<not S2>" in line and line.endswith("[INVALID_DATA: at /: not JSON]")
+
+
+@pytest.mark.parametrize(
+    ("text", "fitted"),
+    [
+        ("short", "short     "),
+        ("exactly 10", "exactly 10"),
+        ("eleven char", "eleven ch…"),
+        ("cut at a space", "cut at a… "),  # no space left before the ellipsis
+    ],
+)
+def test_fit_pads_or_cuts_to_the_width(text: str, fitted: str) -> None:
+    assert fit(text, 10) == fitted and len(fit(text, 10)) == 10
+
+
+def test_view_keeps_its_columns_whatever_the_rm_calls_itself() -> None:
+    out = io.StringIO()
+    view = View(out, clock=lambda: T0)
+    names = {
+        "a0000000-long": "Solar panels on roof",
+        "b0000000-short": "Home battery",
+        "c0000000-lines": "Kitchen\nboiler   with a very long name",
+    }
+    for session, name in names.items():
+        view.session_started(session, "CEM", "127.0.0.1")
+        details = msgspec.structs.replace(rm_details(), name=name)
+        select = SelectControlType(message_id=new_id(), control_type=ControlType.FILL_RATE_BASED_CONTROL)
+        view.frame(frame("rm>cem", encode(details).decode(), 0.0, session))
+        view.frame(frame("cem>rm", status(details.message_id), 0.01, session))
+        view.frame(frame("cem>rm", encode(select).decode(), 0.02, session))
+        view.frame(frame("rm>cem", status(select.message_id), 0.03, session))
+        view.session_ended(session, "done")
+    view.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3 * 4
+    for line in lines:  # time (12) and two spaces, the session column (26) and a space, then the rest
+        assert line[40] == " " and line[41] != " ", line
+        assert line[41:].startswith(("CEM -> RM ", "RM -> CEM ", "session started", "session ended")), line
+    labels = {line[14:40] for line in lines if "->" in line}
+    assert labels == {
+        "a0000000 Solar panels on… ",
+        "b0000000 Home battery     ",
+        "c0000000 Kitchen boiler w…",
+    }

@@ -165,3 +165,17 @@ def test_message_info_covers_every_message_of_every_profile() -> None:
     assert sum(1 for i in s2ws.MESSAGE_INFO.values() if "0.0.2-beta" in i.profiles) == 35
     assert len(s2ws.REVOCABLE_TYPES) == 13
     assert {r.value for r in s2ws.RevokableObjects} == set(s2ws.REVOCABLE_TYPES)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'"\x80"',
+        b'{"a":"\x80"}',
+        b'{"message_type":"\x80","message_id":"ab"}',
+        b'{"message_type":"Handshake","role":"\xff"}',
+    ],
+)
+def test_invalid_utf8_inside_a_string_is_invalid_data(frame: bytes) -> None:
+    with pytest.raises(InvalidData, match="not valid JSON"):
+        s2ws.decode(frame)

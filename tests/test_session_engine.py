@@ -38,6 +38,7 @@ from s2ws.messages import (
     new_id,
 )
 from s2ws.session import (
+    NIL_ID,
     CallbackFailed,
     ContentWarning,
     ControlTypeSelected,
@@ -61,6 +62,7 @@ from session_helpers import (
     RM,
     T0,
     Pair,
+    answers_by_subject,
     energy_constraint,
     frame,
     frbc_instruction,
@@ -69,6 +71,7 @@ from session_helpers import (
     power_measurement,
     reception_statuses,
     status_update,
+    statuses,
 )
 
 S = InstructionStatus
@@ -101,7 +104,7 @@ def test_version_negotiation_ignores_one_leading_v_and_answers_in_the_rms_spelli
     # "vv1.0.0" is not "1.0.0": only one leading v is dropped
     cem = Session(CEM, versions=("1.0.0",))
     cem.receive(frame(Handshake(message_id="hs-rm", role=RM, supported_protocol_versions=["vv1.0.0"])), T0)
-    assert cem.closed and cem.selected_version is None
+    assert cem.closing and cem.selected_version is None
 
 
 @pytest.mark.parametrize(("version", "status"), [("1.0.0", "OK"), ("0.0.2-beta", "INVALID_MESSAGE")])
@@ -158,7 +161,9 @@ def test_rm_refuses_a_version_it_did_not_offer() -> None:
     docs = [json.loads(f) for f in rm.data_to_send()]
     assert [d["message_type"] for d in docs] == ["Handshake", "ReceptionStatus", "SessionRequest"]
     assert docs[1]["status"] == "INVALID_CONTENT" and docs[1]["subject_message_id"] == "hr-1"
-    assert rm.closed and rm.selected_version is None
+    assert rm.closing and not rm.closed and rm.selected_version is None
+    rm.receive(frame(ReceptionStatus(subject_message_id=docs[2]["message_id"], status=ReceptionStatusValues.OK)), T0)
+    assert rm.closed
 
 
 def test_two_peers_of_the_same_role() -> None:
@@ -174,7 +179,7 @@ def test_two_peers_of_the_same_role() -> None:
             "S2-HANDSHAKE-003 at /role"
         )
         assert docs[1]["request"] == "TERMINATE"
-        assert s.closed
+        assert s.closing and not s.closed
 
 
 def test_rm_handshake_without_versions_ends_the_session() -> None:
@@ -184,7 +189,7 @@ def test_rm_handshake_without_versions_ends_the_session() -> None:
     cem.receive(frame(Handshake(message_id="hs-rm", role=RM)), T0)
     answer, request = (json.loads(f) for f in cem.data_to_send())
     assert answer["diagnostic_label"].startswith("S2-HANDSHAKE-001 at /supported_protocol_versions")
-    assert request["request"] == "TERMINATE" and cem.closed and cem.terminated
+    assert request["request"] == "TERMINATE" and cem.closing and cem.terminated
 
 
 def test_rm_accepts_a_cem_handshake_without_versions() -> None:
@@ -204,6 +209,8 @@ def test_handshake_timeout_terminates() -> None:
     rm.handle_timeout(T0 + timedelta(seconds=30))
     (request,) = [json.loads(f) for f in rm.data_to_send()]
     assert request["request"] == "TERMINATE"
+    assert rm.closing and rm.next_wakeup() == T0 + timedelta(seconds=32)  # the close grace
+    rm.handle_timeout(T0 + timedelta(seconds=32))
     assert rm.closed and rm.next_wakeup() is None
 
 
@@ -420,9 +427,9 @@ def test_session_request_is_answered_ok_then_closes(request_type: SessionRequest
     pair = Pair.create()
     pair.initialize()
     pair.cem.send(SessionRequest(message_id="sr-1", request=request_type), T0)
-    assert pair.cem.closed
+    assert pair.cem.closing and not pair.cem.closed  # until the RM's answer arrives
     pair.pump()
-    assert pair.rm.closed
+    assert pair.rm.closed and pair.cem.closed
     received = of_type(pair.rm_events, SessionRequestReceived)
     assert received and received[0].request.request is request_type
     (closed,) = of_type(pair.rm_events, SessionClosed)
@@ -430,18 +437,22 @@ def test_session_request_is_answered_ok_then_closes(request_type: SessionRequest
     assert closed.by_peer and closed.reconnect is reconnect
     assert pair.rm.reconnect_requested is reconnect and not pair.cem.reconnect_requested
     assert pair.rm.terminated is pair.cem.terminated is (not reconnect)
-    # the OK for the request still reached the (closed) CEM and matched
+    # the OK for the request reached the closing CEM, matched, and closed it
     assert of_type(pair.cem_events, ReceptionStatusReceived)[-1].subject == "sr-1"
+    (ours,) = of_type(pair.cem_events, SessionClosed)
+    assert not ours.by_peer and ours.reason == f"we sent SessionRequest {request_type.value}"
 
 
 def test_close_with_terminate_and_after_close() -> None:
     pair = Pair.create()
     pair.initialize()
     pair.cem.close("maintenance", T0, terminate=True)
-    pair.cem.close("twice", T0)  # idempotent
-    assert pair.cem.close_reason == "maintenance" and pair.cem.terminated
+    pair.cem.close("twice", T0, terminate=True)  # idempotent: one TERMINATE, the first reason
+    assert pair.cem.close_reason == "maintenance" and pair.cem.terminated and pair.cem.closing
     pair.pump()
     assert pair.rm.closed and "maintenance" in (pair.rm.close_reason or "") and pair.rm.terminated
+    assert pair.cem.closed and pair.cem.close_reason == "maintenance"
+    assert [doc["request"] for _, doc in pair.decoded() if doc["message_type"] == "SessionRequest"] == ["TERMINATE"]
     with pytest.raises(SessionClosedError):
         pair.rm.send(power_measurement(), T0)
     # a frame after closing still gets its one answer
@@ -449,6 +460,143 @@ def test_close_with_terminate_and_after_close() -> None:
     (answer,) = reception_statuses(pair.rm.data_to_send())
     assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-004")
     assert pair.rm.next_wakeup() is None
+
+
+def _terminating_cem(**options: Any) -> tuple[Pair, str]:
+    """An initialized pair whose CEM has just queued SessionRequest TERMINATE (not yet delivered)."""
+    pair = Pair.create(cem=options)
+    pair.initialize()
+    pair.cem.close("maintenance", pair.clock.now, terminate=True)
+    pair.collect()
+    (request,) = [doc for doc in map(json.loads, pair.cem.data_to_send()) if doc["message_type"] == "SessionRequest"]
+    return pair, request["message_id"]
+
+
+def _answer(subject: str, status: ReceptionStatusValues = ReceptionStatusValues.OK) -> str:
+    return frame(ReceptionStatus(subject_message_id=subject, status=status))
+
+
+def test_terminate_answered_within_the_grace_closes_on_the_answer() -> None:
+    pair = Pair.create(cem={"close_grace": timedelta(seconds=3)})
+    pair.initialize()
+    pair.cem.close("maintenance", T0, terminate=True)
+    pair.collect()
+    assert pair.cem.closing and not pair.cem.closed and pair.cem.phase is Phase.CLOSED
+    assert pair.cem.close_reason == "maintenance" and pair.cem.terminated
+    assert not of_type(pair.cem_events, SessionClosed)  # not before the answer
+    assert pair.cem.next_wakeup() == T0 + timedelta(seconds=3)
+    with pytest.raises(SessionClosedError, match="closing"):
+        pair.cem.send(SelectControlType(message_id=new_id(), control_type=PEBC), T0)
+    pair.clock.advance(1)
+    pair.pump()  # the RM answers OK
+    assert pair.cem.closed and not pair.cem.closing and pair.cem.next_wakeup() is None
+    (closed,) = of_type(pair.cem_events, SessionClosed)
+    assert closed == SessionClosed("maintenance", by_peer=False)
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered and set(statuses(pair.transcript)) == {"OK"}
+
+
+def test_unanswered_terminate_closes_when_the_grace_ends() -> None:
+    pair = Pair.create(cem={"close_grace": timedelta(seconds=3), "ack_timeout": timedelta(seconds=1)})
+    pair.initialize()
+    pair.cem.send(frbc_instruction(), T0)  # will never be answered either
+    pair.cem.close("maintenance", T0, terminate=True)
+    pair.cem.data_to_send()  # a peer that never answers a SessionRequest gets nothing
+    pair.collect()
+    pair.cem.handle_timeout(T0 + timedelta(seconds=2))  # past the ack timeout, within the grace
+    assert pair.cem.closing and pair.cem.events() == [] and pair.cem.data_to_send() == []
+    assert pair.cem.next_wakeup() == T0 + timedelta(seconds=3)
+    pair.cem.handle_timeout(T0 + timedelta(seconds=3))
+    assert pair.cem.closed and not pair.cem.closing and pair.cem.next_wakeup() is None
+    assert pair.cem.events() == [SessionClosed("maintenance", by_peer=False)]
+    pair.cem.handle_timeout(T0 + timedelta(seconds=60))
+    assert pair.cem.events() == [] and pair.cem.data_to_send() == []
+
+
+@pytest.mark.parametrize("status", list(ReceptionStatusValues))
+def test_any_answer_to_our_session_request_closes(status: ReceptionStatusValues) -> None:
+    pair, request_id = _terminating_cem()
+    pair.cem.receive(_answer(request_id, status), T0)
+    assert pair.cem.closed and pair.cem.data_to_send() == []  # no retry, nothing else
+    events = pair.cem.events()
+    assert [type(e) for e in events] == [ReceptionStatusReceived, SessionClosed]
+    assert events[-1] == SessionClosed("maintenance", by_peer=False)
+
+
+def test_frames_while_closing_are_answered_by_the_phase_table() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    cem = pair.cem
+    instruction = frbc_instruction()
+    cem.send(instruction, T0)
+    cem.close("maintenance", T0, terminate=True)
+    (request,) = [doc for doc in map(json.loads, cem.data_to_send()) if doc["message_type"] == "SessionRequest"]
+    cem.events()
+    cem.receive(frame(power_measurement("pm-late")), T0)
+    cem.receive("not json", T0)
+    cem.receive(frame(SessionRequest(message_id="sr-rm", request=SessionRequestType.TERMINATE)), T0)  # crossing
+    answers = [
+        (a["subject_message_id"], a["status"], a.get("diagnostic_label", ""))
+        for a in reception_statuses(cem.data_to_send())
+    ]
+    assert [(subject, status) for subject, status, _ in answers] == [
+        ("pm-late", "INVALID_CONTENT"),
+        (NIL_ID, "INVALID_DATA"),
+        ("sr-rm", "INVALID_CONTENT"),
+    ]
+    assert answers[0][2].startswith("S2-SESSION-004") and answers[2][2].startswith("S2-SESSION-004")
+    assert [type(e) for e in cem.events()] == [RejectedIncoming] * 3
+    assert cem.closing and not cem.reconnect_requested
+    # the answer to an earlier message is still matched, and changes nothing: no retry
+    cem.receive(_answer(instruction.message_id, ReceptionStatusValues.TEMPORARY_ERROR), T0)
+    (matched,) = cem.events()
+    assert isinstance(matched, ReceptionStatusReceived) and matched.message is instruction
+    cem.handle_timeout(T0 + timedelta(seconds=1))
+    assert cem.closing and cem.data_to_send() == [] and cem.events() == []
+    cem.receive(_answer(request["message_id"]), T0 + timedelta(seconds=1))
+    assert cem.closed
+    assert [type(e) for e in cem.events()] == [ReceptionStatusReceived, SessionClosed]
+
+
+def test_both_sides_terminating_at_once_answer_each_other() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    pair.cem.close("cem leaving", T0, terminate=True)
+    pair.rm.close("rm leaving", T0, terminate=True)
+    pair.pump()
+    assert pair.cem.closed and pair.rm.closed
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered  # each request got exactly one answer
+    requests = {doc["message_id"] for _, doc in pair.decoded() if doc["message_type"] == "SessionRequest"}
+    to_requests = [doc for _, doc in pair.decoded() if doc.get("subject_message_id") in requests]
+    assert [doc["status"] for doc in to_requests] == ["INVALID_CONTENT", "INVALID_CONTENT"]
+    assert of_type(pair.cem_events, SessionClosed) == [SessionClosed("cem leaving", by_peer=False)]
+    assert of_type(pair.rm_events, SessionClosed) == [SessionClosed("rm leaving", by_peer=False)]
+
+
+def test_close_without_terminate_cuts_the_grace_short() -> None:
+    pair, _ = _terminating_cem()
+    pair.cem.close("peer closed", T0)  # what a transport does when the socket is gone
+    assert pair.cem.closed and pair.cem.close_reason == "maintenance" and pair.cem.next_wakeup() is None
+    assert pair.cem.events() == [SessionClosed("maintenance", by_peer=False)]
+
+
+def test_zero_close_grace_closes_at_once() -> None:
+    pair = Pair.create(cem={"close_grace": timedelta(0)})
+    pair.initialize()
+    pair.cem.close("now", T0, terminate=True)
+    assert pair.cem.closed and not pair.cem.closing
+    pair.pump()
+    assert pair.rm.closed
+    assert of_type(pair.cem_events, ReceptionStatusReceived)[-1].status.status is ReceptionStatusValues.OK
+    with pytest.raises(ValueError, match="close_grace"):
+        Session(CEM, close_grace=timedelta(seconds=-1))
+
+
+def test_close_before_start_sends_nothing() -> None:
+    cem = Session(CEM)
+    cem.close("never mind", T0, terminate=True)
+    assert cem.closed and not cem.closing and cem.data_to_send() == [] and not cem.terminated
 
 
 # --- acknowledgements, retries, errors ----------------------------------------------------------------

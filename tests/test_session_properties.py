@@ -25,6 +25,7 @@ from s2ws.messages import (
     Handshake,
     HandshakeResponse,
     InstructionStatus,
+    Phase,
     ReceptionStatus,
     ReceptionStatusValues,
     RevokableObjects,
@@ -34,7 +35,7 @@ from s2ws.messages import (
     SessionRequest,
     SessionRequestType,
 )
-from s2ws.session import EVENT_TYPES, NIL_ID, RetryPolicy, Session
+from s2ws.session import EVENT_TYPES, NIL_ID, RetryPolicy, Session, SessionClosed
 from session_helpers import (
     CEM,
     RM,
@@ -225,6 +226,7 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
     now = T0
     sent_ids: list[str] = []
     seen: set[str] = set()
+    closes: list[SessionClosed] = []
 
     def drain(answered: str | None, expect_answer: bool) -> None:
         frames = session.data_to_send()
@@ -245,6 +247,12 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
         events = session.events()
         assert all(isinstance(e, EVENT_TYPES) for e in events)
         seen.update(type(e).__name__ for e in events)
+        closes.extend(e for e in events if isinstance(e, SessionClosed))
+        # one SessionClosed, when (and only when) the session is closed; closing comes before it
+        assert len(closes) == (1 if session.closed else 0)
+        if session.closing:
+            assert not session.closed and session.phase is Phase.CLOSED
+            assert session.next_wakeup() is not None
         sizes = session.sizes()
         assert sizes["outstanding"] <= MAX_OUTSTANDING + 2  # + our Handshake/HandshakeResponse/TERMINATE
         for key in ("answered", "timed_out", "instructions", "objects_ours", "objects_theirs"):
@@ -286,6 +294,10 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
             if wake is not None and wake <= now and not session.closed:
                 nxt = session.next_wakeup()
                 assert nxt is None or nxt > now
+            if session.closing:  # a grace period ends: past it, the session is closed
+                deadline = session.next_wakeup()
+                assert deadline is not None and deadline <= now + session.close_grace
     event(f"final phase: {session.phase.value}, control type: {session.active_control_type}")
+    event(f"closing at the end: {session.closing}")
     for name in seen:
         event(f"event {name}")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from s2ws.errors import ChannelClosed
+from s2ws.session import HandshakeCompleted, ReceptionStatusReceived, Session, SessionClosed
 from s2ws.transport import Connection, Driver, drive, memory_pair
 from s2ws.transport.channel import close_reason_bytes
+from session_helpers import CEM, RM, frame, power_measurement
 from test_transport_fakes import FakeEngine
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -210,6 +213,61 @@ async def test_memory_channel_refuses_writes_after_close() -> None:
             await far.send_text("x")
         assert await near.receive() is None
         assert await far.receive() is None
+        assert far.close_code == 1000 and far.close_reason == "bye"
+
+
+async def test_stop_after_terminate_waits_for_the_peers_answer() -> None:
+    """An application ends the session as the app layer does: TERMINATE, then stop the driver. The
+    socket stays open until the RM's ReceptionStatus for the SessionRequest has been read."""
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        cem, rm = Session(CEM), Session(RM)
+        events: list[object] = []
+        ready = asyncio.Event()
+
+        def on_event(event: object) -> None:
+            events.append(event)
+            if isinstance(event, HandshakeCompleted):
+                ready.set()
+
+        connection = Connection(side="server", url="memory://")
+        tasks = [
+            asyncio.create_task(Driver(cem, near, on_event, connection=connection).run()),
+            asyncio.create_task(drive(rm, far)),
+        ]
+        await ready.wait()
+        cem.close("bye", datetime.now(UTC), terminate=True)
+        connection.close(1000, "bye")
+        await asyncio.gather(*tasks)
+        answers = [e for e in events if isinstance(e, ReceptionStatusReceived)]
+        assert answers[-1].message is not None and type(answers[-1].message).__name__ == "SessionRequest"
+        assert [e for e in events if isinstance(e, SessionClosed)] == [SessionClosed("bye", by_peer=False)]
+        assert rm.closed and rm.terminated  # the RM closed the socket right after its answer
+        assert far.close_code == 1000
+
+
+async def test_unanswered_terminate_closes_the_socket_when_the_grace_ends() -> None:
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        clock = FakeClock()
+        cem = Session(CEM, close_grace=timedelta(seconds=2))
+        events: list[object] = []
+        connection = Connection(side="server", url="memory://")
+        task = asyncio.create_task(Driver(cem, near, events.append, clock=clock, connection=connection).run())
+        assert json.loads(await far.receive() or "")["message_type"] == "Handshake"
+        cem.close("bye", clock.now, terminate=True)
+        connection.close(1000, "bye")
+        assert json.loads(await far.receive() or "")["request"] == "TERMINATE"
+        # a peer that never answers SessionRequest: the driver still reads, the engine still answers
+        await far.send_text(frame(power_measurement("pm-1")))
+        answer = json.loads(await far.receive() or "")
+        assert answer["subject_message_id"] == "pm-1" and answer["diagnostic_label"].startswith("S2-SESSION-004")
+        assert cem.closing and not cem.closed and not far.closed
+        clock.now = T0 + timedelta(seconds=2)
+        connection.wakeup()
+        assert await far.receive() is None
+        await task
+        assert [e for e in events if isinstance(e, SessionClosed)] == [SessionClosed("bye", by_peer=False)]
         assert far.close_code == 1000 and far.close_reason == "bye"
 
 

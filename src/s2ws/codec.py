@@ -46,7 +46,7 @@ class Codec:
         """Decode one frame, or raise :class:`InvalidData` / :class:`InvalidMessage`."""
         try:
             return self._decoder.decode(data)
-        except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as exc:  # see explain()
+        except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:  # see explain()
             raise explain(data, exc, self.profile) from None
 
     def encode(self, message: S2Message) -> bytes:
@@ -109,7 +109,7 @@ def decode_as(data: bytes | str, cls: type[T]) -> T:
     """Decode a JSON document as one given model class (a message or a component type)."""
     try:
         result: T = _component_decoder(cls).decode(data)
-    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as exc:
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
         raise explain(data, exc, None, expect=cls) from None
     return result
 
@@ -468,7 +468,7 @@ def explain(data: bytes | str, exc: Exception, profile: Profile | None, expect: 
     """
     try:
         doc = msgspec.json.decode(data)
-    except (msgspec.DecodeError, UnicodeEncodeError, RecursionError) as parse_exc:
+    except (msgspec.DecodeError, UnicodeError, RecursionError) as parse_exc:
         return _unparsable(data, parse_exc, expect)
     if not isinstance(doc, dict):
         return InvalidData(f"a message must be a JSON object, got {_kind(doc)}")

@@ -9,7 +9,8 @@ A message line waits (at most ``hold`` seconds) for the ReceptionStatus that ans
 status can be printed on the same line; the status frames themselves are folded into those lines.
 Lines are printed in the order the messages crossed the wire. An answer that comes after its
 message was printed gets a line of its own, marked late. Ids are shortened to 8 characters and
-operation modes are named by the labels their system description gave them.
+operation modes are named by the labels their system description gave them. The session column
+(short id and the RM's name) has a fixed width: a longer name is cut, ending in "…".
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from ..messages.base import UNSET, S2Message, message_type_of
 from ..session.policy import NIL_ID
 from .observe import Frame, Observer
 
-__all__ = ["View", "render", "short", "summarize"]
+__all__ = ["View", "fit", "render", "short", "summarize"]
 
 _ARROWS = {"cem>rm": "CEM -> RM", "rm>cem": "RM -> CEM"}
 _OPPOSITE = {"cem>rm": "rm>cem", "rm>cem": "cem>rm"}
 _MAX_MEMORY = 512
 _MAX_STATUS = 160
-_WIDTH = 30
+_LABEL_WIDTH = 26
+"""The session column: 8 characters of the session id, a space, and 17 of the RM's name."""
 
 _QUANTITIES = {
     "ELECTRIC.POWER.L1": "L1",
@@ -48,6 +50,18 @@ _QUANTITIES = {
 def short(ident: str) -> str:
     """The first 8 characters of an id: enough to tell sessions and messages apart on screen."""
     return ident[:8]
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` padded with spaces to exactly ``width`` characters, or cut to fit, ending in "…"."""
+    if len(text) <= width:
+        return text.ljust(width)
+    return (text[: width - 1].rstrip() + "…").ljust(width)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks turned into spaces, so that one message stays one line."""
+    return " ".join(text.splitlines())
 
 
 def _num(value: float) -> str:
@@ -265,6 +279,7 @@ class View(Observer):
         m: Any = message
         if isinstance(m, common.ResourceManagerDetails):
             name = m.name if m.name is not UNSET else (m.model if m.model is not UNSET else "")
+            name = " ".join(name.split())  # one line, whatever the peer put in its name
             if name:
                 state.label = f"{state.label[:8]} {name}"
         elif isinstance(m, frbc.FRBCSystemDescription):
@@ -298,18 +313,18 @@ class View(Observer):
             anonymous = self._anonymous.get((line.session, line.direction))
             if anonymous and line in anonymous:
                 anonymous.remove(line)
-        status = line.status if line.status is not None else "no answer yet"
+        status = _one_line(line.status if line.status is not None else "no answer yet")
+        detail = _one_line(line.detail)  # a peer's names and labels may hold line breaks
         label = self._label(line.session)
-        self._write(
-            f"{_time(line.t)}  {label:<26} {_ARROWS[line.direction]:<9}  {line.what:<26} {line.detail}  [{status}]"
-        )
+        self._write(f"{_time(line.t)}  {label} {_ARROWS[line.direction]:<9}  {line.what:<26} {detail}  [{status}]")
 
     def _notice(self, session: str, text: str) -> None:
-        self._write(f"{_time(self._clock())}  {self._label(session):<{_WIDTH}} {text}")
+        self._write(f"{_time(self._clock())}  {self._label(session)} {_one_line(text)}")
 
     def _label(self, session: str) -> str:
+        """The session column, exactly ``_LABEL_WIDTH`` characters wide."""
         state = self._sessions.get(session)
-        return (state.label if state is not None else short(session))[:_WIDTH]
+        return fit(state.label if state is not None else short(session), _LABEL_WIDTH)
 
     def _write(self, text: str) -> None:
         stream = self._stream if self._stream is not None else sys.stdout

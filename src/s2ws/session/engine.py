@@ -23,6 +23,20 @@ Strict in what we write, lenient in what we accept: a rule the catalogue rates a
 An unexpected exception from the application's handler is answered TEMPORARY_ERROR, not
 PERMANENT_ERROR: it is a fault of the receiver, not of the message, so the peer may try again
 (bounded by its retry policy) and a bug in one handler does not end the session.
+
+Ending the session ourselves: a SessionRequest (``close(..., terminate=True)`` or ``send``) is a
+message like any other and the peer owes it a ReceptionStatus, so the session does not close the
+moment the request is queued. It is ``closing`` first: phase CLOSED, ``send`` refuses, and it
+waits for that one answer. The answer (whatever its status) closes it; so does the end of
+``close_grace`` (via ``next_wakeup``/``handle_timeout``; some peers never answer a SessionRequest)
+and ``close(..., terminate=False)`` (the transport saw the socket close). While closing, every other
+frame is handled as after the close: a ReceptionStatus for one of our earlier messages is still
+matched and reported, but changes nothing (no retry, no control type switch); anything else is
+answered by the phase table (INVALID_CONTENT, S2-SESSION-004), a SessionRequest of the peer that
+crossed ours included, so each side still gets one answer per message; undecodable frames as
+always. Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
+actual close. Closes that send nothing (PERMANENT_ERROR either way, the peer's SessionRequest,
+``terminate=False``) remain immediate.
 """
 
 from __future__ import annotations
@@ -114,7 +128,9 @@ class Session:
     ``selected_version`` (normalized, None before the handshake), ``active_control_type``
     (None when none is active), ``peer_details`` (the RM's latest ResourceManagerDetails, on
     the CEM side), ``details`` (on the RM side, the ResourceManagerDetails it sent),
-    ``closed``, ``close_reason``, ``terminated`` and ``reconnect_requested``.
+    ``closing`` (our SessionRequest awaits its answer; see the module docstring), ``closed``,
+    ``close_reason`` (set once the session is closing or closed), ``terminated`` and
+    ``reconnect_requested``.
 
     Constructor knobs: ``versions`` in order of preference (the CEM picks its first one the RM
     offers); ``checker`` the rule catalogue's SessionContext (optional); ``handler`` the
@@ -123,7 +139,9 @@ class Session:
     the application's messages may await an answer (``send`` refuses beyond; the engine's own
     Handshake/HandshakeResponse/TERMINATE are not counted); ``max_remembered`` the size of each
     LRU memory (answered ids, timed-out messages, instructions, revocable objects);
-    ``handshake_timeout`` after which an unfinished handshake ends the session (None: never).
+    ``handshake_timeout`` after which an unfinished handshake ends the session (None: never);
+    ``close_grace`` how long a session that sent SessionRequest waits for its ReceptionStatus
+    before it closes anyway (zero: close at once, without waiting).
     Events and frames accumulate until drained: a transport drains both after every call.
     """
 
@@ -139,11 +157,14 @@ class Session:
         max_outstanding: int = 1000,
         max_remembered: int = 4096,
         handshake_timeout: timedelta | None = timedelta(seconds=30),
+        close_grace: timedelta = timedelta(seconds=2),
     ) -> None:
         if isinstance(versions, str) or not versions:
             raise ValueError("versions must be a non-empty sequence of protocol version strings")
         if max_outstanding < 1:
             raise ValueError("max_outstanding must be at least 1")
+        if close_grace < timedelta(0):
+            raise ValueError("close_grace must not be negative")
         self.role = role
         self.peer_role = RM if role is CEM else CEM
         self.versions: tuple[str, ...] = tuple(dict.fromkeys(get_profile(v).version for v in versions))
@@ -153,6 +174,7 @@ class Session:
         self.retry = retry
         self.max_outstanding = max_outstanding
         self.handshake_timeout = handshake_timeout
+        self.close_grace = close_grace
 
         self.phase = Phase.HANDSHAKE
         self.selected_version: str | None = None
@@ -162,6 +184,9 @@ class Session:
         self.peer_versions: tuple[str, ...] | None = None
         self.started = False
         self.closed = False
+        self.closing = False
+        """We sent SessionRequest and wait (up to ``close_grace``) for its ReceptionStatus; the
+        phase is CLOSED already, ``closed`` follows."""
         self.close_reason: str | None = None
         self.terminated = False
         """A SessionRequest TERMINATE ended the session (either side sent it): a client should not
@@ -173,6 +198,8 @@ class Session:
         self._in_dir = direction_of(self.peer_role)
         self._codec: Codec = get_codec(self.versions[0])
         self._handshake_deadline: datetime | None = None
+        self._closing_request: str | None = None
+        self._close_deadline: datetime | None = None
         self._frames: list[str] = []
         self._events: list[Event] = []
         self._ledger = Ledger(max_remembered=max_remembered)
@@ -214,12 +241,13 @@ class Session:
         """Validate and queue one of our messages, or raise and send nothing.
 
         Raises EncodeError (schema), InvalidContent (phase table, engine rules; RuleViolation
-        for checker errors), SessionClosedError, OutstandingLimitError. A SessionRequest
-        closes the session once queued.
+        for checker errors), SessionClosedError (closed or closing), OutstandingLimitError. A
+        SessionRequest, once queued, makes the session ``closing`` (see ``close``).
         """
         mtype = message_type_of(type(message))
-        if self.closed:
-            raise SessionClosedError(f"the session is closed ({self.close_reason}); {mtype} was not sent")
+        if self.closed or self.closing:
+            state = "closed" if self.closed else "closing"
+            raise SessionClosedError(f"the session is {state} ({self.close_reason}); {mtype} was not sent")
         if isinstance(message, _ENGINE_OWNED):
             raise InvalidContent("S2-SESSION-101", "/message_type", f"{mtype} is written by the session engine itself")
         frame = self._codec.encode_checked(message).decode()
@@ -249,7 +277,7 @@ class Session:
         self._checker_apply(message, self._out_dir, now)
         if warnings:
             self._events.append(ContentWarning(message, self._out_dir, warnings))
-        self._after_sent(message)
+        self._after_sent(message, now)
 
     def data_to_send(self) -> list[str]:
         """Drain the text frames to write, in order."""
@@ -265,6 +293,8 @@ class Session:
         """When ``handle_timeout`` should run next (None: no timer pending)."""
         if self.closed:
             return None
+        if self.closing:
+            return self._close_deadline
         deadline = self._ledger.next_deadline()
         hs = self._handshake_deadline if self.phase is Phase.HANDSHAKE else None
         if deadline is None or (hs is not None and hs < deadline):
@@ -272,8 +302,13 @@ class Session:
         return deadline
 
     def handle_timeout(self, now: datetime) -> None:
-        """Fire every timer due at ``now``: AckTimeout, retries, the handshake deadline."""
+        """Fire every timer due at ``now``: AckTimeout, retries, the handshake deadline, and
+        while closing only the end of ``close_grace``."""
         if self.closed:
+            return
+        if self.closing:
+            if self._close_deadline is not None and now >= self._close_deadline:
+                self._finish_closing()
             return
         hs = self._handshake_deadline
         if self.phase is Phase.HANDSHAKE and hs is not None and now >= hs:
@@ -286,13 +321,25 @@ class Session:
                 self._resend(entry, now)
 
     def close(self, reason: str, now: datetime, *, terminate: bool = False) -> None:
-        """End the session; with ``terminate`` first queue SessionRequest TERMINATE (reason as label)."""
+        """End the session with ``reason``.
+
+        With ``terminate`` (and once started) queue SessionRequest TERMINATE (reason as label)
+        and become ``closing``: closed when its ReceptionStatus arrives or ``close_grace`` has
+        passed. Without, close at once; that also cuts short a session that is closing (keeping
+        its first reason), for a transport whose socket is gone. Further calls are no-ops.
+        """
         if self.closed:
+            return
+        if self.closing:
+            if not terminate:
+                self._finish_closing()
             return
         if terminate and self.started:
             request = SessionRequest(message_id=new_id(), request=SessionRequestType.TERMINATE, diagnostic_label=reason)
             self._queue_own(request, now)
             self.terminated = True
+            self._start_closing(request, reason, now)
+            return
         self._mark_closed(reason, by_peer=False)
 
     # --- introspection ----------------------------------------------------------------------
@@ -459,7 +506,7 @@ class Session:
         kind, entry, message = self._ledger.lookup(subject)
         if kind is Lookup.AWAITING and entry is not None:
             self._events.append(ReceptionStatusReceived(subject, status, entry.message))
-            if status.status is RS.TEMPORARY_ERROR and not self.closed:
+            if status.status is RS.TEMPORARY_ERROR and self.phase is not Phase.CLOSED:
                 delay = self.retry.delay(entry.attempts)
                 if delay is not None:
                     self._ledger.wait_retry(entry, now + delay)
@@ -478,9 +525,11 @@ class Session:
             self._events.append(UnsolicitedReceptionStatus(status))
         else:
             self._events.append(DuplicateReceptionStatus(status))
+        if self.closing and subject == self._closing_request and kind is not Lookup.UNKNOWN:
+            self._finish_closing()  # any answer to our SessionRequest: the peer has heard us
 
     def _on_final_answer(self, message: S2Message, status: ReceptionStatus) -> None:
-        if self.closed:
+        if self.phase is Phase.CLOSED:  # closed or closing: an answer changes nothing any more
             return
         if status.status is RS.OK and isinstance(message, SelectControlType) and self.role is CEM:
             self._activate(message.control_type)  # the RM switched when it answered OK
@@ -527,7 +576,7 @@ class Session:
                 return [Problem("S2-REVOKE-004", "/object_id", reason, error=False)]
         return []
 
-    def _after_sent(self, message: S2Message) -> None:
+    def _after_sent(self, message: S2Message, now: datetime) -> None:
         mtype = message_type_of(type(message))
         if MESSAGE_INFO[mtype].revocable:
             self._ours.add(mtype, object_id_of(message))
@@ -543,7 +592,7 @@ class Session:
         elif isinstance(message, SessionRequest):
             self.terminated = message.request is SessionRequestType.TERMINATE
             label = f": {message.diagnostic_label}" if message.diagnostic_label is not UNSET else ""
-            self._mark_closed(f"we sent SessionRequest {message.request.value}{label}", by_peer=False)
+            self._start_closing(message, f"we sent SessionRequest {message.request.value}{label}", now)
 
     def _record_status(self, update: InstructionStatusUpdate) -> None:
         changed, previous = self._instructions.update(update.instruction_id, update.status_type)
@@ -595,13 +644,31 @@ class Session:
         except Exception as exc:
             self._events.append(CallbackFailed("checker.apply", message, exc))
 
+    def _start_closing(self, request: SessionRequest, reason: str, now: datetime) -> None:
+        """Our SessionRequest is queued: accept nothing new, wait for its answer until the grace ends."""
+        if self.close_grace <= timedelta(0):
+            self._mark_closed(reason, by_peer=False)
+            return
+        self.closing = True
+        self.close_reason = reason
+        self.phase = Phase.CLOSED
+        self._handshake_deadline = None
+        self._closing_request = request.message_id
+        self._close_deadline = now + self.close_grace
+
+    def _finish_closing(self) -> None:
+        reason = self.close_reason or "closed"
+        self._mark_closed(reason, by_peer=False)
+
     def _mark_closed(self, reason: str, by_peer: bool, reconnect: bool = False) -> None:
         if self.closed:
             return
         self.closed = True
+        self.closing = False
         self.close_reason = reason
         self.phase = Phase.CLOSED
         self._handshake_deadline = None
+        self._close_deadline = None
         self._events.append(SessionClosed(reason, by_peer, reconnect))
 
 

@@ -183,7 +183,8 @@ class SessionClosed:
 
     ``by_peer``: the peer ended it (SessionRequest or PERMANENT_ERROR). ``reconnect``: the peer
     asked for a RECONNECT, so a client should connect again now; after anything else a client
-    reconnects, if at all, with back-off.
+    reconnects, if at all, with back-off. When we sent the SessionRequest it comes once the
+    peer's ReceptionStatus for it arrived, or ``close_grace`` passed without one.
     """
 
     reason: str

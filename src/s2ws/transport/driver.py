@@ -4,6 +4,10 @@ The engine never sees a socket or a clock; this is the only place where frames, 
 application's event handler meet. Two tasks share the engine (it is only touched from the loop's thread,
 between awaits): a reader feeding frames in, and a timer serving ``next_wakeup``. Every step is followed
 by a flush that writes queued frames in order and dispatches events in order.
+
+An engine that ended the session itself may still be ``closing`` (an optional attribute: it sent
+SessionRequest and waits, on its own timer, for the peer's ReceptionStatus). The driver keeps reading and
+serving its timer until it is ``closed``, even after ``stop``, so that answer can still arrive.
 """
 
 from __future__ import annotations
@@ -64,7 +68,9 @@ class Driver:
         self._wake.set()
 
     def stop(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
-        """Close the engine with ``reason`` (default "closed locally") and the channel with ``code``."""
+        """Close the engine with ``reason`` (default "closed locally") and the channel with ``code``.
+
+        An engine that is ``closing`` is left to finish first (its last answer or its own timer)."""
         if self._stop is None:
             self._stop = (code, reason or "closed locally")
         self._wake.set()
@@ -139,8 +145,14 @@ class Driver:
             if wakeup is not None and (self._deadline is None or wakeup < self._deadline):
                 self._wake.set()
 
+    def _serving(self) -> bool:
+        """Whether to keep serving the engine: it is open and not stopped, or stopped but closing."""
+        if self.engine.closed:
+            return False
+        return self._stop is None or getattr(self.engine, "closing", False) is True
+
     async def _timer_loop(self) -> None:
-        while self._stop is None and not self.engine.closed:
+        while self._serving():
             self._deadline = wakeup = self.engine.next_wakeup()
             woken = False
             if wakeup is None:
@@ -154,7 +166,7 @@ class Driver:
                 else:
                     await asyncio.sleep(0)  # a due timer must not starve the reader
             self._wake.clear()  # after the wait, so a wakeup given while busy is not lost
-            if not woken and self._stop is None:
+            if not woken and self._serving():
                 self.engine.handle_timeout(self._clock())
             await self._flush()
 
