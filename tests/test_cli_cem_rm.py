@@ -6,11 +6,11 @@ holds its answers to them; then the CEM is interrupted and must exit 0.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,19 +22,26 @@ from test_app_support import interrupt, listening_url, s2ws_command, statuses, u
 DEADLINE = 40.0
 
 
+def fast() -> tuple[str, ...]:
+    """A simulated day every two seconds, on the same simulated clock on both sides."""
+    return ("--speed", "43200", "--origin", datetime.now(UTC).isoformat())
+
+
 async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tmp_path: Path) -> None:
     cem_log, battery_log, pv_log = tmp_path / "cem.jsonl", tmp_path / "battery.jsonl", tmp_path / "pv.jsonl"
+    clock = fast()
+    rm_args = ("--interval", "900", *clock)
     async with asyncio.timeout(DEADLINE):
-        async with s2ws_command("cem", "--listen", "127.0.0.1:0", "--record", str(cem_log)) as cem:
+        async with s2ws_command(
+            "cem", "--listen", "127.0.0.1:0", "--record", str(cem_log), "--planner", "day", *clock
+        ) as cem:
             url = await listening_url(cem)
             assert url.startswith("ws://127.0.0.1:")
             async with (
                 s2ws_command(
-                    "rm", "simulate", "battery", "--connect", url, "--record", str(battery_log), "--interval", "60"
+                    "rm", "simulate", "battery", "--connect", url, "--record", str(battery_log), *rm_args
                 ) as battery,
-                s2ws_command(
-                    "rm", "simulate", "pv", "--connect", url, "--record", str(pv_log), "--interval", "60"
-                ) as pv,
+                s2ws_command("rm", "simulate", "pv", "--connect", url, "--record", str(pv_log), *rm_args) as pv,
             ):
                 await wait_line(battery, lambda line: "SUCCEEDED for FRBC instruction" in line)
                 await wait_line(pv, lambda line: "SUCCEEDED for PEBC instruction" in line)
@@ -60,14 +67,14 @@ async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tm
         assert kinds[("cem>rm", "HandshakeResponse")] == 1 and kinds[("rm>cem", "ResourceManagerDetails")] == 1
         assert kinds[("rm>cem", "SessionRequest")] == 1  # the RM ended it
         selected |= {str(m["control_type"]) for d, m in conversation if m["message_type"] == "SelectControlType"}
-        updates = [m["status_type"] for d, m in conversation if m["message_type"] == "InstructionStatusUpdate"]
-        assert updates == ["ACCEPTED", "STARTED", "SUCCEEDED"]
+        updates = Counter(m["status_type"] for d, m in conversation if m["message_type"] == "InstructionStatusUpdate")
+        assert updates["SUCCEEDED"] >= 1 and set(updates) <= {"ACCEPTED", "STARTED", "SUCCEEDED"}
         assert {s for _, _, s in statuses(conversation)} == {"OK"} and unanswered(conversation) == []
         for _, message in conversation:  # every id s2ws writes is a UUID
             for key in ("message_id", "id", "instruction_id"):
                 assert key not in message or is_uuid(message[key]), message
     assert selected == {"FILL_RATE_BASED_CONTROL", "POWER_ENVELOPE_BASED_CONTROL"}
-    # both sides recorded the same frames (the RM side may lack the answer to its own TERMINATE)
+    # both sides recorded the same frames (the RM side may lack the answers to its last words)
     for rm_log in (battery_log, pv_log):
         rm_frames = read_transcript(rm_log)
         first = next(f.text for f in rm_frames if f.dir == "rm>cem")
@@ -75,7 +82,7 @@ async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tm
         for direction in ("cem>rm", "rm>cem"):
             rm_side = [f.text for f in rm_frames if f.dir == direction]
             cem_side = [f.text for f in frames if f.dir == direction and f.session == session]
-            assert cem_side[: len(rm_side)] == rm_side and len(cem_side) - len(rm_side) in (0, 1)
+            assert cem_side[: len(rm_side)] == rm_side and len(cem_side) - len(rm_side) in (0, 1, 2, 3)
 
     replayed = subprocess.run(
         [sys.executable, "-m", "s2ws.cli", "replay", "--json", str(cem_log)],
@@ -86,9 +93,7 @@ async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tm
         cwd=str(REPO),
     )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    findings = [json.loads(line) for line in replayed.stdout.splitlines()]
-    # the simulators offer NOT_CONTROLABLE beside their control type: a warning, never an error
-    assert {(f["rule"], f["severity"]) for f in findings} <= {("S2-RMD-005", "warning")}
+    assert replayed.stdout == ""  # not one finding, not even a warning
 
 
 @pytest.mark.parametrize(
@@ -130,7 +135,11 @@ async def test_wss_with_a_private_ca_and_a_bearer_token(tmp_path: Path) -> None:
     ca.cert_pem.write_to_path(str(ca_file))
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(chain_file))
     tls = ("--tls-cert", str(chain_file), "--token", "s3cret")
-    async with asyncio.timeout(DEADLINE), s2ws_command("cem", "--listen", "127.0.0.1:0", "--quiet", *tls) as cem:
+    clock = fast()
+    async with (
+        asyncio.timeout(DEADLINE),
+        s2ws_command("cem", "--listen", "127.0.0.1:0", "--quiet", "--planner", "day", *tls, *clock) as cem,
+    ):
         url = await listening_url(cem)
         assert url.startswith("wss://127.0.0.1:")
         async with s2ws_command(
@@ -138,7 +147,7 @@ async def test_wss_with_a_private_ca_and_a_bearer_token(tmp_path: Path) -> None:
         ) as refused:
             result = await refused.finish(DEADLINE)
         assert result.returncode == 1 and "refused the bearer token (HTTP 401)" in result.stderr, result.describe()
-        args = ("--connect", url, "--ca-file", str(ca_file), "--token", "s3cret", "--interval", "60")
+        args = ("--connect", url, "--ca-file", str(ca_file), "--token", "s3cret", "--interval", "900", *clock)
         async with s2ws_command("rm", "simulate", "pv", *args) as pv:
             await wait_line(pv, lambda line: "SUCCEEDED for PEBC instruction" in line)
             pv_result = await interrupt(pv)

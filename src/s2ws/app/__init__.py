@@ -3,7 +3,8 @@
 - :class:`CEM` / :class:`RMHandle`: accept RMs, select a control type, keep each RM's picture,
   send valid instructions. :class:`PlannerCEM` is the reference planner of ``s2ws cem``.
 - :class:`ResourceManager`: describe a device, publish on selection, handle instructions.
-  :class:`SimulatedBattery` and :class:`SimulatedPV` are complete examples.
+  :class:`SimulatedBattery` and :class:`SimulatedPV` are complete examples; :class:`DeviceRM` runs
+  any simulator of :data:`s2ws.sim.DEVICES`, on a :class:`SimClock` when time should run faster.
 - :func:`on`: typed per-instance handlers. :class:`BlockingRM`: for RM code that is not async.
 - :class:`Recorder` writes transcripts for ``s2ws replay``; :class:`View` is the live log.
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 from .base import AppSession, InstructionRecord, SessionHandle
 from .blocking import BlockingRM, LoopThread
 from .cem import CEM, DEFAULT_PREFERENCE, RMHandle
+from .clock import SimClock
+from .device_rm import DeviceRM
 from .handlers import on
 from .observe import Frame, Observer
 from .planner import PlannerCEM
@@ -28,6 +31,7 @@ __all__ = [
     "DEFAULT_PREFERENCE",
     "AppSession",
     "BlockingRM",
+    "DeviceRM",
     "Frame",
     "InstructionRecord",
     "LoopThread",
@@ -37,6 +41,7 @@ __all__ = [
     "Recorder",
     "ResourceManager",
     "SessionHandle",
+    "SimClock",
     "SimulatedBattery",
     "SimulatedPV",
     "View",

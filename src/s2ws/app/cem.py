@@ -22,9 +22,10 @@ import logging
 import ssl
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
-from ..messages.base import new_id
+from ..messages.base import S2Message, new_id
 from ..messages.common import ReceptionStatus, ResourceManagerDetails, SelectControlType
 from ..messages.enums import ControlType, EnergyManagementRole
 from ..session.events import (
@@ -41,6 +42,7 @@ from ..transport.engine import Connection
 from ..transport.options import DEFAULT_MAX_FRAME_BYTES
 from ..transport.ws_server import Server, serve
 from .base import AppBase, SessionHandle, describe_error
+from .planners import make_view
 
 __all__ = ["CEM", "DEFAULT_PREFERENCE", "RMHandle"]
 
@@ -69,6 +71,23 @@ class RMHandle(SessionHandle):
 
     selecting: ControlType | None = None
     """A SelectControlType sent and not answered yet."""
+    _view: Any = None
+
+    @property
+    def view(self) -> Any:
+        """The CEM's picture of the RM under the active control type: an FRBCView, OMBCView,
+        DDBCView, PEBCView or PPBCView (:mod:`s2ws.control`), fed with every message the RM sends
+        that we accepted; a fresh one on every selection. None when no controlling type is active."""
+        return self._view
+
+    def _on_message(self, message: S2Message, now: datetime) -> None:
+        view = self._view
+        if view is not None:
+            try:
+                view.apply(message, now)
+            except Exception:
+                log.exception("%s: the view could not take %s", self.name, type(message).__name__)
+        super()._on_message(message, now)
 
     @property
     def details(self) -> ResourceManagerDetails | None:
@@ -222,9 +241,11 @@ class CEM(AppBase):
             rm.selecting = None
         elif isinstance(event, ControlTypeSelected):
             selected = event.control_type
+            rm._view = make_view(selected)
             rm._worker.submit("on_select", lambda: self.on_select(rm, selected))
         elif isinstance(event, SessionClosed):
             self.rms.pop(rm.id, None)
+            rm._view = None
             reason = event.reason
             rm._worker.submit("on_disconnect", lambda: self.on_disconnect(rm, reason))
         if type(self).on_event is not CEM.on_event:

@@ -10,13 +10,14 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from .observe import Observer
 from .recorder import Recorder
 from .view import View
 
-__all__ = ["Stopper", "configure_logging", "observers_for", "parse_listen", "ticking"]
+__all__ = ["Stopper", "configure_logging", "observers_for", "parse_listen", "parse_origin", "ticking"]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -25,6 +26,17 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"expected HOST:PORT (port 0-65535, 0 picks a free one), got {value!r}")
     return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def parse_origin(value: str | None) -> datetime | None:
+    """An ISO 8601 instant (naive means UTC) for ``--origin``; None stays None."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 time such as 2026-03-20T00:00:00Z, got {value!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def configure_logging(verbose: int) -> None:

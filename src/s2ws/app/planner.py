@@ -8,6 +8,12 @@
   -2000 W), the upper limit to the most permissive allowed value, for ``envelope`` (cut to the
   constraints' valid_until).
 
+With ``step`` (what ``s2ws cem`` uses) the RMs under the other control types (OMBC, DDBC, PPBC)
+are planned by the per-control-type planners of :mod:`s2ws.app.planners`, once every ``step`` of
+the CEM's clock (simulated time under a :class:`~s2ws.app.clock.SimClock`), on the RM's
+:attr:`~s2ws.app.cem.RMHandle.view`; with ``reactive=False`` as well those two reactions stand
+aside and the view planners plan FRBC and PEBC too (a day's plan: ``s2ws cem --planner day``).
+
 Every instruction starts at the later of now and the description's valid_from, so the rule
 catalogue (which ``send`` applies) finds the description in force even when the RM's clock runs
 ahead. Ids are UUID4 strings (s2-python requires them).
@@ -19,8 +25,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from ..errors import S2Error, SessionClosedError
 from ..messages.base import UNSET, new_id
-from ..messages.enums import PEBCPowerEnvelopeLimitType
+from ..messages.enums import ControlType, PEBCPowerEnvelopeLimitType
 from ..messages.frbc import (
     FRBCActuatorDescription,
     FRBCInstruction,
@@ -31,7 +38,9 @@ from ..messages.frbc import (
 from ..messages.pebc import PEBCInstruction, PEBCPowerConstraints, PEBCPowerEnvelope, PEBCPowerEnvelopeElement
 from .base import describe_error
 from .cem import CEM, RMHandle
+from .clock import clock_speed, scaled_timeouts
 from .handlers import on
+from .planners import planner_for
 
 __all__ = ["PlannerCEM"]
 
@@ -39,6 +48,7 @@ log = logging.getLogger("s2ws.app.planner")
 
 LOWER = PEBCPowerEnvelopeLimitType.LOWER_LIMIT
 UPPER = PEBCPowerEnvelopeLimitType.UPPER_LIMIT
+_REACTIVE = (ControlType.FILL_RATE_BASED_CONTROL, ControlType.POWER_ENVELOPE_BASED_CONTROL)
 
 
 def _normal(actuator: FRBCActuatorDescription) -> list[FRBCOperationMode]:
@@ -68,19 +78,64 @@ class PlannerCEM(CEM):
         high: float = 90.0,
         curtail: float = 0.5,
         envelope: timedelta = timedelta(hours=1),
+        step: timedelta | None = None,
+        reactive: bool = True,
         **options: Any,
     ) -> None:
         if not (0.0 <= factor <= 1.0 and 0.0 <= curtail <= 1.0 and 0.0 <= low < high <= 100.0):
             raise ValueError("factor and curtail lie in [0, 1]; 0 <= low < high <= 100")
-        super().__init__(**options)
+        if step is not None and step <= timedelta(0):
+            raise ValueError("step must be positive")
+        super().__init__(**scaled_timeouts(options.get("clock"), options))
         self.factor, self.low, self.high, self.curtail, self.envelope = factor, low, high, curtail, envelope
+        self.step = step
+        self.reactive = reactive or step is None
+        """The FRBC/PEBC reactions above plan those two types (else the view planners do)."""
+
+    # --- the per-control-type planners -------------------------------------------------------------
+
+    async def on_select(self, rm: RMHandle, control_type: ControlType) -> None:
+        if self.step is None or planner_for(rm.view) is None:
+            return
+        if self.reactive and control_type in _REACTIVE:
+            return
+        interval = self.step.total_seconds() / clock_speed(self.clock)
+        rm.every(interval, lambda: self.plan(rm, control_type), name=f"plan {rm.name}")
+
+    async def plan(self, rm: RMHandle, control_type: ControlType) -> None:
+        """One planning step for ``rm``: send what its control type's planner decides now."""
+        view = rm.view
+        if rm.active_control_type is not control_type or view is None:
+            raise SessionClosedError("the control type changed")  # ends this periodic task quietly
+        planner = planner_for(view)
+        if planner is None:
+            return
+        try:
+            messages = planner(view, self.clock())
+        except S2Error as exc:
+            log.info("%s: nothing planned: %s", rm.name, describe_error(exc))
+            return
+        for message in messages:
+            try:
+                await rm.send(message)
+            except Exception as exc:
+                log.warning("%s: %s not sent: %s", rm.name, type(message).__name__, describe_error(exc))
+                ident = getattr(message, "id", None)
+                if isinstance(ident, str) and hasattr(view, "forget"):
+                    view.forget(ident)
+
+    # --- the reactive planner (without step) ---------------------------------------------------------
 
     @on(FRBCSystemDescription)
     async def _frbc_description(self, rm: RMHandle, description: FRBCSystemDescription) -> None:
+        if not self.reactive:
+            return
         await self._frbc_instruct(rm, description, "charge")
 
     @on(FRBCStorageStatus)
     async def _frbc_storage(self, rm: RMHandle, status: FRBCStorageStatus) -> None:
+        if not self.reactive:
+            return
         description = rm.last(FRBCSystemDescription)
         plan = rm.state.get("frbc_plan")
         if description is None or plan is None:
@@ -117,6 +172,8 @@ class PlannerCEM(CEM):
 
     @on(PEBCPowerConstraints)
     async def _pebc_constraints(self, rm: RMHandle, constraints: PEBCPowerConstraints) -> None:
+        if not self.reactive:
+            return
         start = max(self.clock(), constraints.valid_from)
         duration = self.envelope
         if constraints.valid_until is not UNSET:

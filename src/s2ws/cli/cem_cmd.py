@@ -1,9 +1,14 @@
 """``s2ws cem --listen HOST:PORT``: the reference CEM server.
 
 Accepts any number of RMs, selects a control type from each RM's offer (FRBC > OMBC > DDBC > PPBC >
-PEBC > NOT_CONTROLABLE), instructs FRBC storages and PEBC producers with the reference planner, and
-prints the conversation live. Runs until SIGINT/SIGTERM, then ends every session with SessionRequest
-TERMINATE and exits 0. Exit 1 when it cannot listen, 2 on usage errors.
+PEBC > NOT_CONTROLABLE), steers every RM, and prints the conversation live: FRBC storages and PEBC
+producers with the reference planner (charge, keep 10-90 %; curtail), OMBC, DDBC and PPBC devices
+every 15 minutes with the planner of their control type (:mod:`s2ws.app.planners`); with
+``--planner day`` those planners steer FRBC and PEBC devices too (a day's plan by time of day).
+``--speed N`` runs the CEM on a simulated clock N times faster than the wall clock, for simulators started with the same
+``--speed`` (``s2ws rm simulate DEVICE --speed N``); see :mod:`s2ws.app.clock`.
+Runs until SIGINT/SIGTERM, then ends every session with SessionRequest TERMINATE and exits 0.
+Exit 1 when it cannot listen, 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -31,6 +36,24 @@ def register(sub: Any) -> None:
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss://")
     parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert (if not in that file)")
     parser.add_argument("--path", default="/", help="URL path of the WebSocket endpoint (default /)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="simulated time runs N times faster than the clock (default 1); the RMs must use the same speed",
+    )
+    parser.add_argument(
+        "--origin",
+        metavar="ISO",
+        help="wall time where simulated and wall time meet (default: the start of this UTC hour); same on both sides",
+    )
+    parser.add_argument(
+        "--planner",
+        choices=("reference", "day"),
+        default="reference",
+        help="FRBC/PEBC: react to descriptions (reference, default) or plan the day on the views (day)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live view of the conversation")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     parser.set_defaults(run=run)
@@ -39,12 +62,20 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ..app.console import configure_logging, parse_listen
+    from ..app.console import configure_logging, parse_listen, parse_origin
 
     try:
         host, port = parse_listen(args.listen)
     except ValueError as exc:
         print(f"s2ws cem: --listen: {exc}", file=sys.stderr)
+        return 2
+    if not args.speed > 0:
+        print(f"s2ws cem: --speed must be positive, got {args.speed:g}", file=sys.stderr)
+        return 2
+    try:
+        args.origin = parse_origin(args.origin)
+    except ValueError as exc:
+        print(f"s2ws cem: --origin: {exc}", file=sys.stderr)
         return 2
     if args.tls_key and not args.tls_cert:
         print("s2ws cem: --tls-key needs --tls-cert", file=sys.stderr)
@@ -57,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
+    from ..app.clock import SimClock
     from ..app.console import Stopper, observers_for, say, ticking
     from ..app.planner import PlannerCEM
+    from ..app.planners import STEP
     from ..app.view import View
     from ..errors import TransportConfigError
     from ..transport.tls import server_ssl_context
@@ -74,7 +107,8 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     except OSError as exc:
         print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    cem = PlannerCEM(observers=observers)
+    clock = SimClock(args.speed, origin=args.origin)
+    cem = PlannerCEM(observers=observers, clock=clock, step=STEP, reactive=args.planner == "reference")
     stopper = Stopper()
     stopper.install()
     try:
