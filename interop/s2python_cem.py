@@ -11,10 +11,24 @@ s2-python's `S2AsyncConnection` on it with these handlers:
 - ResourceManagerDetails: OK, then SelectControlType FILL_RATE_BASED_CONTROL (or the first type offered);
 - FRBC.SystemDescription: OK, then one FRBC.Instruction for its first actuator, in a mode that can raise
   the fill level (else its first normal mode), factor 0.5, execution time now;
+- PEBC.PowerConstraints: OK, then one PEBC.Instruction with one PowerEnvelope per commodity quantity the
+  constraints limit: one element of one hour whose upper limit is the top of the UPPER_LIMIT range and
+  whose lower limit is the middle of the LOWER_LIMIT range (both within the allowed ranges);
+- OMBC.SystemDescription and OMBC.Status: OK each; once both are in, one OMBC.Instruction to the target
+  of the first normal transition out of the active mode (a reachable mode), factor 0.5;
+- PPBC.PowerProfileDefinition: OK, then one PPBC.ScheduleInstruction for the first sequence of the
+  first container, execution time now;
+- DDBC: nothing to instruct; s2-python 0.11.1 cannot parse a schema-valid DDBC.SystemDescription and
+  answers it INVALID_MESSAGE by itself, and once that answer is sent the session has done its job;
 - InstructionStatusUpdate: OK; a terminal status for that instruction ends the session: SessionRequest
   TERMINATE, then the WebSocket is closed;
 - SessionRequest from the RM: OK, then the WebSocket is closed;
-- every other RM message of FRBC or of no control type: OK.
+- every other RM message of FRBC, of no control type, or of the selected control type: OK (s2-python's
+  own answer when it cannot parse one); a message of another control type gets no answer.
+
+Only one instruction is sent per session. A control type with nothing to instruct (NOT_CONTROLABLE)
+ends the session as soon as the selection is answered; an instruction that does not reach a terminal
+status leaves the end to the RM.
 
 Messages the CEM starts itself from inside a handler are sent from a separate task: s2-python handles
 received messages one at a time, and a handler that waits for a ReceptionStatus blocks the queue; when
@@ -40,6 +54,7 @@ from typing import Any
 
 from s2python.common import (
     ControlType,
+    Duration,
     EnergyManagementRole,
     Handshake,
     HandshakeResponse,
@@ -61,6 +76,7 @@ from s2python.connection.async_.medium.s2_medium import (
     UnparsedMediumData,
 )
 from s2python.connection.types import S2ConnectionEventsAndMessages, SendOkayRunAsync
+from s2python.ddbc import DDBCActuatorStatus, DDBCAverageDemandRateForecast, DDBCTimerStatus
 from s2python.frbc import (
     FRBCActuatorStatus,
     FRBCFillLevelTargetProfile,
@@ -72,6 +88,15 @@ from s2python.frbc import (
     FRBCUsageForecast,
 )
 from s2python.message import S2MessageWithID
+from s2python.ombc import OMBCInstruction, OMBCStatus, OMBCSystemDescription, OMBCTimerStatus
+from s2python.pebc import (
+    PEBCEnergyConstraint,
+    PEBCInstruction,
+    PEBCPowerConstraints,
+    PEBCPowerEnvelope,
+    PEBCPowerEnvelopeElement,
+)
+from s2python.ppbc import PPBCPowerProfileDefinition, PPBCPowerProfileStatus, PPBCScheduleInstruction
 from s2python.version import S2_VERSION
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -93,6 +118,26 @@ PLAIN_RM_MESSAGES: tuple[type[S2MessageWithID], ...] = (
     FRBCTimerStatus,
 )
 
+# RM messages of the other control types that need nothing but the automatic OK; registered only once
+# their control type is selected, so that a message of another type stays one s2-python has no handler for
+PLAIN_MESSAGES_OF: dict[ControlType, tuple[type[S2MessageWithID], ...]] = {
+    ControlType.POWER_ENVELOPE_BASED_CONTROL: (PEBCEnergyConstraint,),
+    ControlType.OPERATION_MODE_BASED_CONTROL: (OMBCTimerStatus,),
+    ControlType.POWER_PROFILE_BASED_CONTROL: (PPBCPowerProfileStatus,),
+    ControlType.DEMAND_DRIVEN_BASED_CONTROL: (DDBCActuatorStatus, DDBCAverageDemandRateForecast, DDBCTimerStatus),
+}
+
+Instruction = FRBCInstruction | PEBCInstruction | OMBCInstruction | PPBCScheduleInstruction
+
+# control types this CEM can instruct, and the one it only watches (s2-python refuses its description)
+STEERED = (
+    ControlType.FILL_RATE_BASED_CONTROL,
+    ControlType.POWER_ENVELOPE_BASED_CONTROL,
+    ControlType.OPERATION_MODE_BASED_CONTROL,
+    ControlType.POWER_PROFILE_BASED_CONTROL,
+)
+WATCHED = (ControlType.DEMAND_DRIVEN_BASED_CONTROL,)
+
 
 class ServerConnectionMedium(S2AsyncMediumConnection):
     """An accepted `websockets` server connection as an s2-python medium, recording every frame."""
@@ -101,6 +146,7 @@ class ServerConnectionMedium(S2AsyncMediumConnection):
         self.ws = ws
         self.recorder = recorder
         self.peer_closed = False
+        self.on_sent: Callable[[], None] | None = None
 
     async def is_connected(self) -> bool:
         return self.ws.state is State.OPEN
@@ -121,6 +167,8 @@ class ServerConnectionMedium(S2AsyncMediumConnection):
             await self.ws.send(message)
         except ConnectionClosed as exc:
             raise MediumClosedConnectionError(f"could not send: {exc}") from exc
+        if self.on_sent is not None:
+            self.on_sent()
 
 
 def pick_instruction(description: FRBCSystemDescription) -> FRBCInstruction:
@@ -141,6 +189,97 @@ def pick_instruction(description: FRBCSystemDescription) -> FRBCInstruction:
     )
 
 
+def pick_pebc_instruction(constraints: PEBCPowerConstraints) -> PEBCInstruction:
+    limits: dict[Any, dict[str, float]] = {}
+    for allowed in constraints.allowed_limit_ranges:
+        if allowed.abnormal_condition_only:
+            continue
+        boundary = allowed.range_boundary
+        entry = limits.setdefault(allowed.commodity_quantity, {})
+        if allowed.limit_type.value == "UPPER_LIMIT":
+            entry["upper"] = boundary.end_of_range
+        else:
+            entry["lower"] = (boundary.start_of_range + boundary.end_of_range) / 2
+    envelopes = []
+    for quantity, entry in limits.items():
+        upper = entry.get("upper", entry.get("lower", 0.0))
+        lower = min(entry.get("lower", upper), upper)
+        element = PEBCPowerEnvelopeElement(
+            duration=Duration.from_milliseconds(3_600_000), upper_limit=upper, lower_limit=lower
+        )
+        envelopes.append(
+            PEBCPowerEnvelope(id=str(uuid.uuid4()), commodity_quantity=quantity, power_envelope_elements=[element])
+        )
+    return PEBCInstruction(
+        message_id=uuid.uuid4(),
+        id=uuid.uuid4(),
+        execution_time=datetime.now(UTC),
+        abnormal_condition=False,
+        power_constraints_id=constraints.id,
+        power_envelopes=envelopes,
+    )
+
+
+def pick_ombc_instruction(description: OMBCSystemDescription, status: OMBCStatus) -> OMBCInstruction:
+    active = status.active_operation_mode_id
+    targets = [
+        transition.to
+        for transition in description.transitions
+        if transition.from_ == active and transition.to != active and not transition.abnormal_condition_only
+    ]
+    normal = [mode.id for mode in description.operation_modes if not mode.abnormal_condition_only]
+    mode = (targets or [m for m in normal if m != active] or normal)[0]
+    return OMBCInstruction(
+        message_id=uuid.uuid4(),
+        id=uuid.uuid4(),
+        execution_time=datetime.now(UTC),
+        operation_mode_id=mode,
+        operation_mode_factor=0.5,
+        abnormal_condition=False,
+    )
+
+
+def pick_ppbc_instruction(definition: PPBCPowerProfileDefinition) -> PPBCScheduleInstruction:
+    container = definition.power_sequences_containers[0]
+    return PPBCScheduleInstruction(
+        message_id=uuid.uuid4(),
+        id=uuid.uuid4(),
+        power_profile_id=definition.id,
+        sequence_container_id=container.id,
+        power_sequence_id=container.power_sequences[0].id,
+        execution_time=datetime.now(UTC),
+        abnormal_condition=False,
+    )
+
+
+def describe_instruction(instruction: Instruction) -> dict[str, Any]:
+    info: dict[str, Any] = {"message_type": instruction.message_type, "id": str(instruction.id)}
+    if isinstance(instruction, FRBCInstruction):
+        info["actuator_id"] = str(instruction.actuator_id)
+        info["operation_mode"] = str(instruction.operation_mode)
+        info["operation_mode_factor"] = instruction.operation_mode_factor
+    elif isinstance(instruction, OMBCInstruction):
+        info["operation_mode_id"] = str(instruction.operation_mode_id)
+        info["operation_mode_factor"] = instruction.operation_mode_factor
+    elif isinstance(instruction, PPBCScheduleInstruction):
+        info["power_profile_id"] = str(instruction.power_profile_id)
+        info["sequence_container_id"] = str(instruction.sequence_container_id)
+        info["power_sequence_id"] = str(instruction.power_sequence_id)
+    else:
+        info["power_constraints_id"] = str(instruction.power_constraints_id)
+        info["power_envelopes"] = [
+            {
+                "commodity_quantity": envelope.commodity_quantity.value,
+                "elements": [
+                    {"upper_limit": element.upper_limit, "lower_limit": element.lower_limit}
+                    for element in envelope.power_envelope_elements
+                ],
+            }
+            for envelope in instruction.power_envelopes
+        ]
+    return info
+
+
 class CemSession:
     def __init__(self, ws: ServerConnection, recorder: Recorder) -> None:
         self.ws = ws
@@ -158,13 +297,20 @@ class CemSession:
             "instruction": None,
             "errors": [],
         }
-        self.instruction: FRBCInstruction | None = None
+        self.instruction: Instruction | None = None
+        self.ombc_description: OMBCSystemDescription | None = None
+        self.ombc_status: OMBCStatus | None = None
+        self.medium.on_sent = self.after_sent
         handlers: dict[type[S2ConnectionEventsAndMessages], Handler] = {
             ConnectionStarted: self.on_started,
             ConnectionStopped: self.on_stopped,
             Handshake: self.on_handshake,
             ResourceManagerDetails: self.on_details,
             FRBCSystemDescription: self.on_frbc_system_description,
+            PEBCPowerConstraints: self.on_pebc_power_constraints,
+            OMBCSystemDescription: self.on_ombc_system_description,
+            OMBCStatus: self.on_ombc_status,
+            PPBCPowerProfileDefinition: self.on_ppbc_power_profile_definition,
             InstructionStatusUpdate: self.on_instruction_status,
             SessionRequest: self.on_session_request,
         }
@@ -224,9 +370,11 @@ class CemSession:
         frbc = ControlType.FILL_RATE_BASED_CONTROL
         chosen = frbc if frbc in offered else offered[0]
         self.info["selected_control_type"] = chosen.value
+        for message_type in PLAIN_MESSAGES_OF.get(chosen, ()):
+            self.connection.register_handler(message_type, self.on_plain)
 
         def after(status: str) -> None:
-            if chosen != frbc:  # nothing this CEM can instruct: the session has done its job
+            if chosen not in STEERED and chosen not in WATCHED:  # nothing to instruct: the job is done
                 self.finish.set()
 
         self.send_in_background(SelectControlType(message_id=uuid.uuid4(), control_type=chosen), after)
@@ -238,14 +386,56 @@ class CemSession:
         await send_okay()
         if self.instruction is not None:
             return
-        self.instruction = pick_instruction(event)
-        self.info["instruction"] = {
-            "id": str(self.instruction.id),
-            "actuator_id": str(self.instruction.actuator_id),
-            "operation_mode": str(self.instruction.operation_mode),
-            "operation_mode_factor": self.instruction.operation_mode_factor,
-        }
-        self.send_in_background(self.instruction)
+        self.instruct(pick_instruction(event))
+
+    def instruct(self, instruction: Instruction) -> None:
+        self.instruction = instruction
+        self.info["instruction"] = describe_instruction(instruction)
+        self.send_in_background(instruction)
+
+    def after_sent(self) -> None:
+        """Once s2-python has answered a DDBC.SystemDescription (it cannot parse one), the DDBC session is done."""
+        if self.info["selected_control_type"] != ControlType.DEMAND_DRIVEN_BASED_CONTROL.value:
+            return
+        answered = self.recorder.statuses_sent
+        if answered and answered[-1]["subject_type"] == "DDBC.SystemDescription":
+            self.finish.set()
+
+    async def on_pebc_power_constraints(
+        self, _: S2AsyncConnection, event: S2ConnectionEventsAndMessages, send_okay: SendOkayRunAsync
+    ) -> None:
+        assert isinstance(event, PEBCPowerConstraints) and send_okay is not None
+        await send_okay()
+        if self.instruction is None:
+            self.instruct(pick_pebc_instruction(event))
+
+    async def on_ombc_system_description(
+        self, _: S2AsyncConnection, event: S2ConnectionEventsAndMessages, send_okay: SendOkayRunAsync
+    ) -> None:
+        assert isinstance(event, OMBCSystemDescription) and send_okay is not None
+        await send_okay()
+        self.ombc_description = event
+        self.instruct_ombc()
+
+    async def on_ombc_status(
+        self, _: S2AsyncConnection, event: S2ConnectionEventsAndMessages, send_okay: SendOkayRunAsync
+    ) -> None:
+        assert isinstance(event, OMBCStatus) and send_okay is not None
+        await send_okay()
+        self.ombc_status = event
+        self.instruct_ombc()
+
+    def instruct_ombc(self) -> None:
+        if self.instruction is None and self.ombc_description is not None and self.ombc_status is not None:
+            self.instruct(pick_ombc_instruction(self.ombc_description, self.ombc_status))
+
+    async def on_ppbc_power_profile_definition(
+        self, _: S2AsyncConnection, event: S2ConnectionEventsAndMessages, send_okay: SendOkayRunAsync
+    ) -> None:
+        assert isinstance(event, PPBCPowerProfileDefinition) and send_okay is not None
+        await send_okay()
+        if self.instruction is None:
+            self.instruct(pick_ppbc_instruction(event))
 
     async def on_instruction_status(
         self, _: S2AsyncConnection, event: S2ConnectionEventsAndMessages, send_okay: SendOkayRunAsync
