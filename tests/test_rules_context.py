@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from msgspec.structs import replace
@@ -38,6 +38,7 @@ from rule_fixtures import (
     ids,
     leakage,
     measurement,
+    ombc_description,
     ombc_instruction,
     ombc_status,
     ombc_timer,
@@ -67,7 +68,9 @@ from s2ws.messages.enums import (
     ReceptionStatusValues,
     RevokableObjects,
 )
+from s2ws.messages.states import Phase
 from s2ws.rules import CATALOGUE, SessionContext, ensure_valid_outgoing
+from s2ws.rules.catalogue import OM_RULE_IDS
 
 CT = ControlType
 CEM, RM = EnergyManagementRole.CEM, EnergyManagementRole.RM
@@ -785,11 +788,15 @@ def test_ensure_valid_outgoing_finds_the_direction_of_shared_messages() -> None:
 
 
 def test_memory_stays_bounded() -> None:
+    """Each table keeps at least its most recent entries up to its limit, and never an eighth more."""
     s = ready(FRBC)
-    for _ in range(5000):
-        s.send(RM_TO_CEM, storage_status(40), answer=None)
-    assert len(s.context.unanswered()) <= 4096
-    assert len(s.context._seen[RM_TO_CEM]) <= 256
+    sent = [s.send(RM_TO_CEM, storage_status(40), answer=None) for _ in range(5000)]
+    pending = s.context.unanswered()
+    assert 4096 <= len(pending) <= 4096 + 512
+    assert pending[-4096:] == [(RM_TO_CEM, m.message_id) for m in sent[-4096:]]
+    seen = s.context._seen[RM_TO_CEM]
+    assert 256 <= len(seen) <= 256 + 32
+    assert all(m.message_id in seen for m in sent[-256:])
 
 
 def test_times_without_offset_are_taken_as_utc() -> None:
@@ -797,3 +804,81 @@ def test_times_without_offset_are_taken_as_utc() -> None:
     naive = T0.replace(tzinfo=None) + timedelta(minutes=1)
     assert ids(s.context.check(frbc_instruction(), CEM_TO_RM, naive)) == []
     assert MINUTE == 60_000
+
+
+# --- what the per-message fast paths must not change -----------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["kept", "fingerprinted"])
+def test_a_reused_message_id_is_judged_by_content(kind: str) -> None:
+    """Small messages are remembered as they are, large ones by fingerprint: both tell an
+    identical resend (tolerated) from another message under the same id, byte for byte."""
+    s = ready(FRBC)
+    first = s.rm(storage_status(40) if kind == "kept" else frbc_description(valid_from=at(5)))
+    twin = replace(first)
+    assert twin is not first
+    other = replace(first, present_fill_level=41) if kind == "kept" else replace(first, valid_from=at(6))
+    assert "S2-SESSION-006" not in s.check(RM_TO_CEM, twin)
+    assert "S2-SESSION-006" in s.check(RM_TO_CEM, other)
+
+
+def test_a_reused_id_differing_only_in_the_offset_notation_is_another_message() -> None:
+    """As before: the same instant written with another UTC offset is not an identical resend."""
+    s = ready(FRBC)
+    first = s.rm(measurement())
+    shifted = first.measurement_timestamp.astimezone(timezone(timedelta(hours=1)))
+    assert "S2-SESSION-006" in s.check(RM_TO_CEM, replace(first, measurement_timestamp=shifted))
+
+
+def test_a_message_refused_before_it_is_applied_leaves_nothing_behind() -> None:
+    """The engine answers first, then applies: a refusal means the message is not recorded at all."""
+    s = ready(FRBC)
+    choice = select(OMBC)
+    s.context.apply(reception(choice.message_id, ReceptionStatusValues.INVALID_CONTENT), RM_TO_CEM, T0)
+    s.context.apply(choice, CEM_TO_RM, T0)
+    assert s.context.active is FRBC
+    assert s.context.unanswered() == []
+    assert s.check(CEM_TO_RM, frbc_instruction()) == []
+    assert s.check(RM_TO_CEM, reception(choice.message_id)) == ["S2-RS-002"]
+    assert "S2-SESSION-006" not in s.check(CEM_TO_RM, replace(choice, control_type=PPBC))
+
+
+def test_an_undone_phase_change_reopens_the_phase_table() -> None:
+    """The phase table's verdicts are remembered per state, so they must follow every change of
+    phase, the ones a refusal takes back included."""
+    s = Session()
+    s.cem(handshake(CEM))
+    s.rm(handshake(RM))
+    response = s.send(CEM_TO_RM, handshake_response(), answer=None)
+    assert s.check(RM_TO_CEM, details()) == []
+    s.context.apply(reception(response.message_id, ReceptionStatusValues.INVALID_CONTENT), RM_TO_CEM, T0)
+    assert s.check(RM_TO_CEM, details()) == ["S2-SESSION-002"]
+    s.cem(handshake_response())
+    assert s.check(RM_TO_CEM, details()) == []
+    s.context.phase = Phase.CLOSED
+    assert s.check(RM_TO_CEM, details()) == ["S2-SESSION-004"]
+
+
+def test_an_undone_instruction_is_gone_from_every_table() -> None:
+    s = ready(FRBC)
+    refused = s.send(
+        CEM_TO_RM, frbc_instruction("on", execution_time=at(1)), answer=ReceptionStatusValues.INVALID_CONTENT
+    )
+    assert s.check(CEM_TO_RM, frbc_instruction("off", execution_time=at(2))) == []
+    assert s.check(RM_TO_CEM, status_update(refused.id, IS.ACCEPTED)) == ["S2-INSTR-001"]
+    assert s.context.unanswered() == []
+
+
+def test_a_misplaced_description_of_another_area_is_not_read() -> None:
+    """A replay applies what the phase table refuses until its answer takes it back; an FRBC rule
+    must not read the OMBC description that sits beside the FRBC one meanwhile."""
+    s = ready(FRBC)
+    s.send(CEM_TO_RM, ombc_description(), answer=None)
+    assert s.check(RM_TO_CEM, storage_status(120)) == [OM_RULE_IDS["FRBC"]["storage_level"]]
+    assert s.check(RM_TO_CEM, leakage((0, 100))) == []
+    assert s.check(CEM_TO_RM, frbc_instruction("on")) == []
+    fresh = Session()
+    fresh.handshake()
+    fresh.cem(select(FRBC))
+    fresh.send(CEM_TO_RM, ombc_description(), answer=None)
+    assert fresh.check(RM_TO_CEM, storage_status(120)) == []

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from s2ws.errors import AuthenticationError, ConnectError, TransportConfigError
 from s2ws.transport import Client, Endpoint, ReconnectPolicy, connect, serve
@@ -209,3 +211,59 @@ def test_token_with_an_endpoint_provider_is_refused() -> None:
 
     with pytest.raises(TransportConfigError):
         Client(provider, Factory(), token="x")
+
+
+async def _run_once(url: str, **options: Any) -> None:
+    """One session of a Client (FakeEngine: says hello, echoes), until the server closes it."""
+    async with asyncio.timeout(10):
+        await Client(url, Factory("client"), reconnect=None, **options).run()
+
+
+@pytest.mark.parametrize(("options", "offered", "negotiated"), [({}, False, 0), ({"compress": True}, True, 15)])
+async def test_client_offers_permessage_deflate_only_when_asked(
+    options: dict[str, Any], offered: bool, negotiated: int
+) -> None:
+    """Off by default (small frames, CPU per frame, zlib state per session); ``compress=True`` gets it
+    from a server that accepts it, as the s2ws server does."""
+    seen: list[tuple[str | None, int]] = []
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=True)  # accept it if offered, as s2ws serve() does
+        await ws.prepare(request)
+        seen.append((request.headers.get("Sec-WebSocket-Extensions"), ws.compress))
+        await ws.send_str("hello")
+        assert await ws.receive_str() == "echo:hello"
+        await ws.close()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await _run_once(f"ws://127.0.0.1:{port}/", **options)
+    finally:
+        await runner.cleanup()
+    ((extensions, compress),) = seen
+    assert ("permessage-deflate" in (extensions or "")) is offered
+    assert compress == negotiated
+
+
+async def test_client_and_server_as_shipped_run_without_compression() -> None:
+    server_factory = Factory("server")
+    server = await serve(server_factory)
+    try:
+        events = Events()
+        client = Client(server.url(), Factory("client"), reconnect=None, on_event=events)
+
+        async def close_when_greeted() -> None:
+            await events.wait_for(lambda e: e == ("frame", "echo:hello"))
+            client.close()
+
+        async with asyncio.timeout(10):
+            await asyncio.gather(client.run(), close_when_greeted())
+    finally:
+        await server.close()
+    assert "sec-websocket-extensions" not in server_factory.connections[0].headers

@@ -117,10 +117,45 @@ async def test_oversized_frame_closes_that_connection_with_1009_only(
 async def test_permessage_deflate_is_negotiated(
     echo_server: tuple[Server, Factory], http: aiohttp.ClientSession
 ) -> None:
+    """By default the server accepts the extension when a client offers it (the standard: SHOULD)."""
     server, _ = echo_server
     async with asyncio.timeout(10), http.ws_connect(server.url(), headers=bearer("s3cret"), compress=15) as ws:
         assert ws.compress == 15
         assert await ws.receive_str() == "hello"
+        await ws.send_str("x" * 500)
+        assert await ws.receive_str() == "echo:" + "x" * 500
+
+
+async def test_no_compression_unless_the_client_offers_it(
+    echo_server: tuple[Server, Factory], http: aiohttp.ClientSession
+) -> None:
+    server, _ = echo_server
+    async with asyncio.timeout(10), http.ws_connect(server.url(), headers=bearer("s3cret"), compress=0) as ws:
+        assert ws.compress == 0
+        assert await ws.receive_str() == "hello"
+
+
+@pytest.mark.parametrize("build", ["serve", "create_app"])
+async def test_compress_false_refuses_permessage_deflate(http: aiohttp.ClientSession, build: str) -> None:
+    factory = Factory("server")
+    if build == "serve":
+        server = await serve(factory, compress=False)
+        url, cleanup = server.url(), server.close
+    else:
+        runner = aiohttp.web.AppRunner(create_app(factory, compress=False))
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url, cleanup = f"ws://127.0.0.1:{runner.addresses[0][1]}/", runner.cleanup
+    try:
+        async with asyncio.timeout(10), http.ws_connect(url, compress=15) as ws:
+            assert ws.compress == 0
+            assert await ws.receive_str() == "hello"
+            await ws.send_str("frame")
+            assert await ws.receive_str() == "echo:frame"
+    finally:
+        await cleanup()
+    assert "permessage-deflate" in factory.connections[0].headers["sec-websocket-extensions"]
 
 
 @pytest.mark.parametrize("heartbeat", [0, 1, 20, 49.9, -5])

@@ -12,16 +12,18 @@ few thousand, so an idle session costs little and a long one cannot grow without
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from ..errors import InvalidContent
 from ..messages import common, ddbc, frbc, ombc, pebc, ppbc
-from ..messages.base import UNSET, S2Message, message_type_of
+from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.enums import (
     ControlType,
@@ -32,9 +34,12 @@ from ..messages.enums import (
     ReceptionStatusValues,
 )
 from ..messages.profiles import get_profile, normalize_version
-from ..messages.states import Phase, check_allowed
+from ..messages.states import Phase, Refusal, check_allowed
 from .catalogue import OM_RULE_IDS, RuleFinding, finding
-from .single import check_message, fmt_num, sequence_duration_ms
+from .single import check_message, fmt_num, sequence_duration_ms, single_rules
+
+if TYPE_CHECKING:
+    import msgspec.inspect
 
 __all__ = ["CEM_TO_RM", "DIRECTIONS", "RM_TO_CEM", "SessionContext", "ensure_valid_outgoing"]
 
@@ -43,11 +48,16 @@ RM_TO_CEM: Final = "rm>cem"
 CEM = EnergyManagementRole.CEM
 RM = EnergyManagementRole.RM
 DIRECTIONS: Final = {CEM_TO_RM: CEM, RM_TO_CEM: RM}
-_OPPOSITE: Final = {CEM_TO_RM: RM_TO_CEM, RM_TO_CEM: CEM_TO_RM}
 _OK = ReceptionStatusValues.OK
+_PERMANENT_ERROR = ReceptionStatusValues.PERMANENT_ERROR
 
 Out = list[RuleFinding]
-Undo = list[Callable[[], None]]
+_Step = tuple[Callable[[Any, Any, Any], None], Any, Any, Any]
+Undo = list[_Step] | None
+"""How to take back what ``apply`` changed: steps ``(function, a, b, c)`` run last first as
+``function(a, b, c)``; None when the message was answered before it was applied (nothing to take
+back). Tuples rather than closures: cheap to build for every message, and never a cell."""
+_MISSING: Final[Any] = object()
 
 _TERMINAL: Final = frozenset(
     {InstructionStatus.REJECTED, InstructionStatus.REVOKED, InstructionStatus.SUCCEEDED, InstructionStatus.ABORTED}
@@ -78,6 +88,7 @@ _INSTRUCTIONS: Final = frozenset(
 _DESCRIPTIONS: Final = frozenset({"OMBC.SystemDescription", "FRBC.SystemDescription", "DDBC.SystemDescription"})
 _MAX_IDS = 256
 _MAX_PENDING = 4096
+_MAX_ANSWERED = 4096
 _MAX_INSTRUCTIONS = 4096
 _MAX_DESCRIPTIONS = 8
 _MAX_EARLY = 64
@@ -97,14 +108,39 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _bounded_put(table: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Remember ``key`` (at the end unless it is there already); keep at least the last ``limit``."""
     table[key] = value
-    if len(table) > limit:
-        del table[next(iter(table))]
+    if len(table) > limit + (limit >> 3):
+        _forget_oldest(table, limit)
+
+
+def _forget_oldest(table: dict[Any, Any], limit: int) -> None:
+    """Drop the oldest entries down to ``limit``, an eighth of the table at a time.
+
+    Dropping one entry per insertion looks cheaper but is not: a dict's oldest live entry sits
+    behind every deleted slot at the front, and ``next(iter(table))`` walks them all each time
+    (about 1 µs per insertion at 4096 entries). Batches keep it to one walk per ``limit / 8``
+    insertions; the price is up to an eighth more entries than ``limit``.
+    """
+    for key in list(islice(table, len(table) - limit)):
+        del table[key]
+
+
+def _restore_item(table: dict[Any, Any], key: Any, old: Any) -> None:
+    if old is _MISSING:
+        table.pop(key, None)
+    else:
+        table[key] = old
+
+
+def _restore_attr(target: Any, name: str, old: Any) -> None:
+    setattr(target, name, old)
+
+
+def _discard(items: list[Any], item: Any, _: Any) -> None:
+    if item in items:
+        items.remove(item)
 
 
 # --- what the context keeps ------------------------------------------------------------------
@@ -241,13 +277,37 @@ def _target(message: Any) -> tuple[str, str, str]:
 # --- the context -----------------------------------------------------------------------------
 
 
+@dataclass(eq=False, slots=True)
+class _Side:
+    """One direction of a session: what ``check`` and ``apply`` need for every message sent
+    that way, keyed by message_id (the direction is the side's)."""
+
+    sender: EnergyManagementRole
+    seen: dict[str, S2Message | int] = field(default_factory=dict)
+    """The message itself (small ones) or its fingerprint, for the most recent ids."""
+    pending: dict[str, list[_Step]] = field(default_factory=dict)
+    """Messages awaiting their ReceptionStatus, with what to undo if it is not OK."""
+    answered: dict[str, ReceptionStatusValues] = field(default_factory=dict)
+    early: dict[str, ReceptionStatusValues] = field(default_factory=dict)
+    """Answers that came before their message was applied."""
+    verdicts: dict[type[S2Message], Refusal | None] = field(default_factory=dict)
+    """The phase table's verdicts in the context's present state (shared; see _phase_verdicts)."""
+    answers: _Side | None = None
+    """The other direction: whose messages a ReceptionStatus sent this way answers."""
+
+
 class SessionContext:
-    """The memory of one session, for rules that judge a message by what came before."""
+    """The memory of one session, for rules that judge a message by what came before.
+
+    Built for the receive path of a live session, where ``check`` and ``apply`` run for every
+    message and ``apply`` once more for the ReceptionStatus that answers it: each message type's
+    rules are looked up once per type, the phase table's verdict once per type and state, a
+    message answered before it is applied (as the engine does) records no undo steps, and the
+    content of a small message is kept as it is instead of being encoded to be fingerprinted.
+    """
 
     def __init__(self, profile: str = "0.0.2-beta") -> None:
         self.profile = get_profile(profile).version
-        self.phase = Phase.HANDSHAKE
-        self.active: ControlType | None = None
         self.selected_version: str | None = None
         self.details: common.ResourceManagerDetails | None = None
         self._versions: dict[EnergyManagementRole, list[str] | None] = {}
@@ -255,10 +315,38 @@ class SessionContext:
         self._instructions: dict[str, _Instruction] = {}
         self._object_ids: dict[str, str] = {}
         self._envelope_ids: dict[str, str] = {}
-        self._seen: dict[str, dict[str, int]] = {CEM_TO_RM: {}, RM_TO_CEM: {}}
-        self._pending: dict[tuple[str, str], Undo] = {}
-        self._answered: dict[tuple[str, str], ReceptionStatusValues] = {}
-        self._early: dict[tuple[str, str], ReceptionStatusValues] = {}
+        cem, rm = _Side(CEM), _Side(RM)
+        cem.answers, rm.answers = rm, cem
+        self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
+        self._seen = {CEM_TO_RM: cem.seen, RM_TO_CEM: rm.seen}
+        self._phase = Phase.HANDSHAKE
+        self._active: ControlType | None = None
+        self._state_changed()
+
+    @property
+    def phase(self) -> Phase:
+        """Where the session is: what the phase table lets through."""
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: Phase) -> None:
+        self._phase = phase
+        self._state_changed()
+
+    @property
+    def active(self) -> ControlType | None:
+        """The active control type (None when none is)."""
+        return self._active
+
+    @active.setter
+    def active(self, active: ControlType | None) -> None:
+        self._active = active
+        self._state_changed()
+
+    def _state_changed(self) -> None:
+        verdicts = _phase_verdicts(self._phase, self._active)
+        for direction, side in self._sides.items():
+            side.verdicts = verdicts[direction]
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -268,128 +356,157 @@ class SessionContext:
         Runs the phase table, the single-message rules and the context rules (not the ``deep``
         ones: see ``check_deep``).
         """
-        sender = _sender(direction)
-        now = _aware(now)
-        name = _type_name(message)
-        out = check_message(message)
-        refusal = check_allowed(name, sender, self.phase, self.active)
+        side = self._sides.get(direction)
+        if side is None:
+            raise _bad_direction(direction)
+        cls = type(message)
+        plan = _PLANS.get(cls) or _plan(cls)
+        refusal = side.verdicts.get(cls, _MISSING)
+        if refusal is _MISSING:
+            refusal = side.verdicts[cls] = check_allowed(plan.name, side.sender, self._phase, self._active)
+        out = [] if plan.single is None else plan.single(message)
         if refusal is not None:
             out.append(finding(refusal.rule, "/message_type", refusal.reason))
             return out
-        if isinstance(message, common.ReceptionStatus):
-            self._check_reception_status(message, direction, out)
+        if plan.status:
+            self._check_reception_status(message, side, out)  # type: ignore[arg-type]
             return out
         message_id: str = message.message_id  # type: ignore[attr-defined]
-        earlier = self._seen[direction].get(message_id)
-        if earlier is not None and earlier != _fingerprint(message):
-            reason = f"message_id {message_id} was already used by the {sender.value} for another message"
+        earlier = side.seen.get(message_id)
+        if earlier is not None and not _same(earlier, message):
+            reason = f"message_id {message_id} was already used by the {side.sender.value} for another message"
             out.append(finding("S2-SESSION-006", "/message_id", reason))
-        checker = _CHECKS.get(type(message))
+        checker = plan.check
         if checker is not None:
-            checker(self, message, sender, now, out)
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
+            checker(self, message, side.sender, now, out)
         return out
 
     def apply(self, message: S2Message, direction: str, now: datetime) -> None:
         """Record a message that went over the wire (sent, or received and accepted).
 
         A ReceptionStatus settles the message it answers: anything but OK undoes what that
-        message changed here, so the context keeps what the receiver kept.
+        message changed here, so the context keeps what the receiver kept. The answer may come
+        first (the engine answers a message before it applies it): then a refused message
+        changes nothing at all, and an accepted one is recorded without undo steps.
         """
-        _sender(direction)
-        now = _aware(now)
-        if isinstance(message, common.ReceptionStatus):
-            self._settle(message, direction)
+        side = self._sides.get(direction)
+        if side is None:
+            raise _bad_direction(direction)
+        cls = type(message)
+        plan = _PLANS.get(cls) or _plan(cls)
+        if plan.status:  # settle the message it answers (inline: this runs for every message)
+            other = side.answers
+            assert other is not None
+            subject: str = message.subject_message_id  # type: ignore[attr-defined]
+            status: ReceptionStatusValues = message.status  # type: ignore[attr-defined]
+            steps = other.pending.pop(subject, None)
+            if steps is not None:
+                _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
+                if status is not _OK:
+                    _run(steps)
+            elif subject not in other.answered:
+                early = other.early
+                early[subject] = status
+                if len(early) > _MAX_EARLY + (_MAX_EARLY >> 3):
+                    _forget_oldest(early, _MAX_EARLY)
+            if status is _PERMANENT_ERROR:
+                self.phase = Phase.CLOSED
             return
         message_id: str = message.message_id  # type: ignore[attr-defined]
-        undo: Undo = []
-        seen = self._seen[direction]
+        undo: Undo
+        answer = side.early.pop(message_id, None) if side.early else None
+        if answer is None:
+            undo = []
+        else:
+            answered = side.answered
+            answered[message_id] = answer
+            if len(answered) > _MAX_ANSWERED + (_MAX_ANSWERED >> 3):
+                _forget_oldest(answered, _MAX_ANSWERED)
+            if answer is not _OK:
+                return  # refused before it was applied: there is nothing to record
+            undo = None
+        seen = side.seen
         if message_id not in seen:
-            _bounded_put(seen, message_id, _fingerprint(message), _MAX_IDS)
-            undo.append(lambda: seen.pop(message_id, None))  # type: ignore[arg-type]
-        applier = _APPLIES.get(type(message))
+            seen[message_id] = message if plan.keep else _fingerprint(message)
+            if len(seen) > _MAX_IDS + (_MAX_IDS >> 3):
+                _forget_oldest(seen, _MAX_IDS)
+            if undo is not None:
+                undo.append((_restore_item, seen, message_id, _MISSING))
+        applier = plan.apply
         if applier is not None:
-            applier(self, message, _sender(direction), now, undo)
-        key = (direction, message_id)
-        early = self._early.pop(key, None)
-        if early is None:
-            _bounded_put(self._pending, key, undo, _MAX_PENDING)
-            return
-        _bounded_put(self._answered, key, early, _MAX_PENDING)
-        if early is not _OK:
-            _run(undo)
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
+            applier(self, message, side.sender, now, undo)
+        if undo is not None:
+            _bounded_put(side.pending, message_id, undo, _MAX_PENDING)
 
     def expect_status(self, direction: str, message_id: str) -> None:
         """Note a message that went over the wire but was not applied (undecodable, refused), so
         the ReceptionStatus that answers it is not taken for one that answers nothing."""
-        _sender(direction)
-        key = (direction, message_id)
-        if key not in self._pending and key not in self._answered:
-            _bounded_put(self._pending, key, [], _MAX_PENDING)
+        side = self._sides.get(direction)
+        if side is None:
+            raise _bad_direction(direction)
+        if message_id not in side.pending and message_id not in side.answered:
+            _bounded_put(side.pending, message_id, [], _MAX_PENDING)
 
     def unanswered(self) -> list[tuple[str, str]]:
         """(direction, message_id) of every remembered message still awaiting its ReceptionStatus."""
-        return list(self._pending)
+        return [(direction, message_id) for direction, side in self._sides.items() for message_id in side.pending]
 
     # --- reception statuses -------------------------------------------------------------------
 
-    def _check_reception_status(self, message: common.ReceptionStatus, direction: str, out: Out) -> None:
-        key = (_OPPOSITE[direction], message.subject_message_id)
-        if key in self._pending:
+    def _check_reception_status(self, message: common.ReceptionStatus, side: _Side, out: Out) -> None:
+        answered = side.answers
+        assert answered is not None
+        subject = message.subject_message_id
+        if subject in answered.pending:
             return
-        if key in self._answered or key in self._early:
-            reason = f"message {message.subject_message_id} was already answered"
-            out.append(finding("S2-RS-002", "/subject_message_id", reason))
+        if subject in answered.answered or subject in answered.early:
+            out.append(finding("S2-RS-002", "/subject_message_id", f"message {subject} was already answered"))
         elif message.status is not ReceptionStatusValues.INVALID_DATA:
-            reason = f"the peer sent no message {message.subject_message_id} that awaits a status"
+            reason = f"the peer sent no message {subject} that awaits a status"
             out.append(finding("S2-RS-001", "/subject_message_id", reason))
-
-    def _settle(self, message: common.ReceptionStatus, direction: str) -> None:
-        key = (_OPPOSITE[direction], message.subject_message_id)
-        status = message.status
-        undo = self._pending.pop(key, None)
-        if undo is not None:
-            _bounded_put(self._answered, key, status, _MAX_PENDING)
-            if status is not _OK:
-                _run(undo)
-        elif key not in self._answered:
-            _bounded_put(self._early, key, status, _MAX_EARLY)
-        if status is ReceptionStatusValues.PERMANENT_ERROR:
-            self.phase = Phase.CLOSED
 
     # --- small helpers ------------------------------------------------------------------------
 
     def _set(self, table: dict[Any, Any], key: Any, value: Any, undo: Undo) -> None:
-        missing = key not in table
-        old = table.get(key)
-
-        def restore() -> None:
-            if missing:
-                table.pop(key, None)
-            else:
-                table[key] = old
-
+        if undo is not None:
+            undo.append((_restore_item, table, key, table.get(key, _MISSING)))
         table[key] = value
-        undo.append(restore)
 
     def _set_attr(self, target: Any, name: str, value: Any, undo: Undo) -> None:
-        old = getattr(target, name)
+        if undo is not None:
+            undo.append((_restore_attr, target, name, getattr(target, name)))
         setattr(target, name, value)
-        undo.append(lambda: setattr(target, name, old))
 
-    def _description_at(self, moment: datetime) -> _Description | None:
-        """The system description in force at ``moment`` (None when none is, or it was revoked)."""
+    def _description_at(self, moment: datetime, area: str | None = None) -> _Description | None:
+        """The system description (of ``area``, when given) in force at ``moment`` (None when
+        none is, or it was revoked).
+
+        Only a misplaced message (one the phase table refuses, which a replay still applies until
+        its answer takes it back) puts another area's description beside the active one's; the
+        rules of an area never read it.
+        """
+        kinds = _DESCRIPTION_TYPES.get(area)
         best: _Description | None = None
         for entry in self._ct.descriptions:
+            if kinds is not None and type(entry.message) not in kinds:
+                continue
             if entry.valid_from <= moment and (best is None or entry.valid_from >= best.valid_from):
                 best = entry
         return None if best is None or best.revoked else best
 
-    def _current_description(self, now: datetime) -> _Description | None:
+    def _current_description(self, now: datetime, area: str | None = None) -> _Description | None:
         """The description valid now; before the first one starts, the latest one received."""
-        found = self._description_at(now)
+        found = self._description_at(now, area)
         if found is None and self._ct.descriptions:
-            latest = self._ct.descriptions[-1]
-            if not latest.revoked and latest.valid_from > now:
+            kinds = _DESCRIPTION_TYPES.get(area)
+            latest = next(
+                (e for e in reversed(self._ct.descriptions) if kinds is None or type(e.message) in kinds), None
+            )
+            if latest is not None and not latest.revoked and latest.valid_from > now:
                 return latest
         return found
 
@@ -571,8 +688,8 @@ class SessionContext:
     def _record_instruction(self, m: Any, now: datetime, undo: Undo) -> _Instruction:
         entry = _Instruction(m, m.message_id, _type_name(m), max(m.execution_time, now))
         self._set(self._instructions, m.id, entry, undo)
-        if len(self._instructions) > _MAX_INSTRUCTIONS:
-            del self._instructions[next(iter(self._instructions))]
+        if len(self._instructions) > _MAX_INSTRUCTIONS + (_MAX_INSTRUCTIONS >> 3):
+            _forget_oldest(self._instructions, _MAX_INSTRUCTIONS)
         return entry
 
     def _check_object_id(self, m: Any, out: Out) -> None:
@@ -873,7 +990,8 @@ class SessionContext:
         descriptions = self._ct.descriptions
         entry = _Description(m, m.message_id, m.valid_from, _machines(m))
         descriptions.append(entry)
-        undo.append(lambda: descriptions.remove(entry) if entry in descriptions else None)
+        if undo is not None:
+            undo.append((_discard, descriptions, entry, None))
         if len(descriptions) > _MAX_DESCRIPTIONS:
             del descriptions[0]
 
@@ -882,7 +1000,7 @@ class SessionContext:
 
     def _machine_for(self, area: str, rule: str, m: Any, now: datetime, out: Out) -> tuple[_Machine, str] | None:
         """The machine a status or timer message talks about, or a finding why there is none."""
-        description = self._current_description(now)
+        description = self._current_description(now, area)
         if description is None:
             return None
         actuator = "" if area == "OMBC" else m.actuator_id
@@ -965,7 +1083,7 @@ class SessionContext:
         ids = OM_RULE_IDS[area]
         actuator, mode_id, mode_pointer = _target(m)
         moment = max(m.execution_time, now)
-        description = self._description_at(moment)
+        description = self._description_at(moment, area)
         missing_rule = ids["instr_om"] if area == "OMBC" else ids["instr_actuator"]
         if description is None:
             reason = f"no {area}.SystemDescription is in force at {_iso(moment)}"
@@ -1017,7 +1135,8 @@ class SessionContext:
         entry = self._record_instruction(m, now, undo)
         queue = self._ct.pending.setdefault(_target(m)[0], [])
         queue.append(entry)
-        undo.append(lambda: queue.remove(entry) if entry in queue else None)
+        if undo is not None:
+            undo.append((_discard, queue, entry, None))
         if len(queue) > _MAX_PER_ACTUATOR:
             del queue[0]
 
@@ -1026,7 +1145,7 @@ class SessionContext:
     def _c_storage_status(
         self, m: frbc.FRBCStorageStatus, sender: EnergyManagementRole, now: datetime, out: Out
     ) -> None:
-        description = self._current_description(now)
+        description = self._current_description(now, "FRBC")
         if description is None:
             return
         storage = description.message.storage.fill_level_range
@@ -1043,10 +1162,10 @@ class SessionContext:
         self._set_attr(self._ct, "fill_level", m.present_fill_level, undo)
 
     def _c_announced(self, m: Any, sender: EnergyManagementRole, now: datetime, out: Out) -> None:
-        description = self._current_description(now)
+        flag, rule, area = _ANNOUNCED[type(m)]
+        description = self._current_description(now, area)
         if description is None:
             return
-        flag, rule = _ANNOUNCED[type(m)]
         holder = description.message if flag.startswith("provides_average") else description.message.storage
         if not getattr(holder, flag):
             out.append(finding(rule, "/elements", f"the system description announced {flag} false"))
@@ -1067,15 +1186,26 @@ def _state_words(state: tuple[str | None, PPBCPowerSequenceStatus], sequence: st
     return state[1].value
 
 
-_ANNOUNCED: Final[dict[type[Any], tuple[str, str]]] = {
-    frbc.FRBCLeakageBehaviour: ("provides_leakage_behaviour", OM_RULE_IDS["FRBC"]["leakage_flag"]),
-    frbc.FRBCUsageForecast: ("provides_usage_forecast", OM_RULE_IDS["FRBC"]["usage_flag"]),
-    frbc.FRBCFillLevelTargetProfile: ("provides_fill_level_target_profile", OM_RULE_IDS["FRBC"]["target_flag"]),
+_ANNOUNCED: Final[dict[type[Any], tuple[str, str, str]]] = {
+    frbc.FRBCLeakageBehaviour: ("provides_leakage_behaviour", OM_RULE_IDS["FRBC"]["leakage_flag"], "FRBC"),
+    frbc.FRBCUsageForecast: ("provides_usage_forecast", OM_RULE_IDS["FRBC"]["usage_flag"], "FRBC"),
+    frbc.FRBCFillLevelTargetProfile: (
+        "provides_fill_level_target_profile",
+        OM_RULE_IDS["FRBC"]["target_flag"],
+        "FRBC",
+    ),
     ddbc.DDBCAverageDemandRateForecast: (
         "provides_average_demand_rate_forecast",
         OM_RULE_IDS["DDBC"]["demand_flag"],
+        "DDBC",
     ),
 }
+_DESCRIPTION_TYPES: Final[dict[str | None, frozenset[type[Any]]]] = {
+    "OMBC": frozenset({ombc.OMBCSystemDescription}),
+    "FRBC": frozenset({frbc.FRBCSystemDescription}),
+    "DDBC": frozenset({ddbc.DDBCSystemDescription, ddbc.DDBCSystemDescriptionV1}),
+}
+"""The description classes of each area (``_description_at``)."""
 
 _Checker = Callable[[SessionContext, Any, EnergyManagementRole, datetime, Out], None]
 _Applier = Callable[[SessionContext, Any, EnergyManagementRole, datetime, Undo], None]
@@ -1150,20 +1280,117 @@ _APPLIES: Final[dict[type[S2Message], _Applier]] = {
 }
 
 
-def _sender(direction: str) -> EnergyManagementRole:
-    try:
-        return DIRECTIONS[direction]
-    except KeyError:
-        raise ValueError(f"direction must be 'cem>rm' or 'rm>cem', not {direction!r}") from None
+def _bad_direction(direction: str) -> ValueError:
+    return ValueError(f"direction must be 'cem>rm' or 'rm>cem', not {direction!r}")
+
+
+def _run(undo: list[_Step]) -> None:
+    for function, a, b, c in reversed(undo):
+        function(a, b, c)
+
+
+# --- per-type plans, phase verdicts, fingerprints ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Plan:
+    """What ``check`` and ``apply`` do with one message class, looked up once per class."""
+
+    cls: type[S2Message]
+    name: str
+    single: Callable[[Any], Out] | None
+    """The single-message rules (what ``check_message`` runs for the class)."""
+    check: _Checker | None
+    apply: _Applier | None
+    status: bool
+    """A ReceptionStatus: it settles another message and has no message_id of its own."""
+    keep: bool
+    """Small enough to remember as it is (see ``_small``) rather than by fingerprint."""
+
+
+_PLANS: dict[type[S2Message], _Plan] = {}
+
+
+def _plan(cls: type[S2Message]) -> _Plan:
+    plan = _Plan(
+        cls,
+        message_type_of(cls),
+        single_rules(cls),
+        _CHECKS.get(cls),
+        _APPLIES.get(cls),
+        issubclass(cls, common.ReceptionStatus),
+        _small(cls),
+    )
+    _PLANS[cls] = plan
+    return plan
+
+
+_PhaseVerdicts = dict[str, dict[type[S2Message], Refusal | None]]
+_PHASE_VERDICTS: dict[tuple[Phase, ControlType | None], _PhaseVerdicts] = {}
+
+
+def _phase_verdicts(phase: Phase, active: ControlType | None) -> _PhaseVerdicts:
+    """direction -> message class -> the phase table's verdict in this state, shared by every
+    context: ``check_allowed`` depends on nothing else, and there are only a few states."""
+    table = _PHASE_VERDICTS.get((phase, active))
+    if table is None:
+        table = _PHASE_VERDICTS[(phase, active)] = {CEM_TO_RM: {}, RM_TO_CEM: {}}
+    return table
+
+
+_KEEP_LIMIT = 64
+"""Messages whose schema bounds them to this many values at most are remembered as they are."""
+
+
+def _bound(info: msgspec.inspect.Type) -> float:
+    """The most values a decoded instance of ``info`` can hold (inf: no bound in the schema).
+
+    A string counts as one value only when its length is bounded (an id, a ``max_length``), so
+    a peer cannot make the context keep long free text: such messages are fingerprinted.
+    """
+    import msgspec.inspect as mi  # once per message class; kept off the import of s2ws
+
+    if isinstance(info, mi.StructType):
+        return 1 + sum(_bound(f.type) for f in info.fields)
+    if isinstance(info, mi.UnionType):
+        return max(_bound(t) for t in info.types)
+    if isinstance(info, mi.ListType | mi.VarTupleType | mi.SetType | mi.FrozenSetType):
+        return math.inf if info.max_length is None else info.max_length * _bound(info.item_type)
+    if isinstance(info, mi.TupleType):
+        return sum(_bound(t) for t in info.item_types)
+    if isinstance(info, mi.StrType):
+        return 1 if info.max_length is not None or info.pattern == ID_MATCH_PATTERN else math.inf
+    if isinstance(info, mi.BytesType | mi.ByteArrayType | mi.DictType | mi.AnyType | mi.CustomType):
+        return math.inf
+    return 1
+
+
+def _small(cls: type[S2Message]) -> bool:
+    """Whether to remember a message of ``cls`` as it is rather than by fingerprint.
+
+    Statuses, instructions and measurements (at most 33 values, about 1 KiB) then cost nothing on
+    the way in, where encoding one to hash it cost more than all their rules; a reused id encodes
+    both messages to compare them. Descriptions, forecasts and anything with free text are
+    fingerprinted: keeping 256 of those could take megabytes.
+    """
+    import msgspec.inspect as mi
+
+    return _bound(mi.type_info(cls)) <= _KEEP_LIMIT
 
 
 def _fingerprint(message: S2Message) -> int:
-    return hash(msgspec.json.encode(message))
+    return hash(_ENCODE(message))
 
 
-def _run(undo: Undo) -> None:
-    for step in reversed(undo):
-        step()
+def _same(earlier: S2Message | int, message: S2Message) -> bool:
+    """Whether ``message`` repeats the one remembered as ``earlier`` (the message itself or its
+    fingerprint), byte for byte as s2ws encodes them: an identical resend."""
+    if isinstance(earlier, int):
+        return earlier == _fingerprint(message)
+    return earlier is message or _ENCODE(earlier) == _ENCODE(message)
+
+
+_ENCODE: Final = msgspec.json.Encoder().encode
 
 
 def _outgoing_direction(message: S2Message, context: SessionContext | None) -> str:
@@ -1176,7 +1403,7 @@ def _outgoing_direction(message: S2Message, context: SessionContext | None) -> s
     if isinstance(message, common.RevokeObject):
         return CEM_TO_RM if message.object_type.value in _INSTRUCTIONS else RM_TO_CEM
     if isinstance(message, common.ReceptionStatus) and context is not None:
-        if (RM_TO_CEM, message.subject_message_id) in context._pending:
+        if message.subject_message_id in context._sides[RM_TO_CEM].pending:
             return CEM_TO_RM
         return RM_TO_CEM
     return CEM_TO_RM

@@ -27,7 +27,7 @@ from ..messages.enums import (
 )
 from .catalogue import OM_RULE_IDS, RuleFinding, finding
 
-__all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms"]
+__all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms", "single_rules"]
 
 CQ_COMMODITY: Final[dict[CommodityQuantity, Commodity | None]] = {
     CommodityQuantity.ELECTRIC_POWER_L1: Commodity.ELECTRICITY,
@@ -197,7 +197,8 @@ def _rmd(m: common.ResourceManagerDetails) -> Out:
 
 def _measurement(m: common.PowerMeasurement) -> Out:
     out: Out = []
-    _one_per_cq(out, "S2-MEAS-001", m.values, "/values")
+    if len(m.values) > 1:
+        _one_per_cq(out, "S2-MEAS-001", m.values, "/values")
     return out
 
 
@@ -729,6 +730,11 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
     ddbc.DDBCActuatorStatus: _om_status(_DDBC),
     ddbc.DDBCInstruction: _om_instruction(_DDBC),
 }
+
+
+def single_rules(cls: type[S2Message]) -> Callable[[Any], list[RuleFinding]] | None:
+    """What :func:`check_message` runs for messages of ``cls`` (None: no single-message rule)."""
+    return _CHECKS.get(cls)
 
 
 def check_message(message: S2Message) -> list[RuleFinding]:

@@ -1,7 +1,8 @@
 """The aiohttp WebSocket server: one engine per accepted socket, refused before the upgrade when unauthorised.
 
-Compression (permessage-deflate) is offered, frames above the cap close only that socket (1009), and the
-server never pings more often than every 50 s. Closing the server closes every live session with 1001.
+Compression (permessage-deflate) is accepted when a client offers it, frames above the cap close only that
+socket (1009), and the server never pings more often than every 50 s. Closing the server closes every live
+session with 1001.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class _Settings:
     on_event: EventHandler | None
     clock: Clock
     close_timeout: float
+    compress: bool = True
     drivers: set[Driver] = field(default_factory=set)
 
 
@@ -53,6 +55,7 @@ def create_app(
     clock: Clock = utc_now,
     close_timeout: float = 5.0,
     app: web.Application | None = None,
+    compress: bool = True,
 ) -> web.Application:
     """An aiohttp application serving S2 WebSockets at ``path`` (or that route added to ``app``).
 
@@ -60,6 +63,11 @@ def create_app(
     check; a failed check is answered 401 with ``WWW-Authenticate`` and no upgrade. ``heartbeat`` is the
     ping interval (``None``, or at least 50 s). The application can be mounted into a larger aiohttp app
     that also serves HTTPS APIs (S2 Connect).
+
+    ``compress`` accepts permessage-deflate when a client offers it (the standard says implementations
+    SHOULD support it); the server never asks for it, so a client that does not offer it (the s2ws
+    ``Client``'s default) pays nothing. ``compress=False`` refuses it: every connection then skips
+    deflate's per-frame CPU and its zlib state (about 100 KiB per connection for its whole life).
     """
     settings = _Settings(
         session_factory=session_factory,
@@ -69,6 +77,7 @@ def create_app(
         on_event=on_event,
         clock=clock,
         close_timeout=close_timeout,
+        compress=bool(compress),
     )
     app = app if app is not None else web.Application()
     app[_SETTINGS] = settings
@@ -85,7 +94,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=401, text="unauthorized\n", headers={"WWW-Authenticate": challenge(token)})
     ws = web.WebSocketResponse(
         max_msg_size=settings.max_frame_bytes,
-        compress=True,
+        compress=settings.compress,
         heartbeat=settings.heartbeat,
         autoping=True,
         timeout=settings.close_timeout,
@@ -184,8 +193,12 @@ async def serve(
     on_event: EventHandler | None = None,
     clock: Clock = utc_now,
     close_timeout: float = 5.0,
+    compress: bool = True,
 ) -> Server:
-    """Listen on ``host:port`` (``wss`` when ``ssl_context`` is given) and return the running :class:`Server`."""
+    """Listen on ``host:port`` (``wss`` when ``ssl_context`` is given) and return the running :class:`Server`.
+
+    ``compress``: accept permessage-deflate when a client offers it (see :func:`create_app`).
+    """
     app = create_app(
         session_factory,
         path=path,
@@ -195,6 +208,7 @@ async def serve(
         on_event=on_event,
         clock=clock,
         close_timeout=close_timeout,
+        compress=compress,
     )
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=close_timeout + 2.0)
     await runner.setup()
