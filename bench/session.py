@@ -177,7 +177,7 @@ def competitors(
             [*peer, "raw", "--deflate", "--url", echo_url],
             both,
         ),
-        Competitor(HEADLINE, "s2ws RM (Client)", "s2ws CEM", "deflate", [*rm, "--transport", "client"], both),
+        Competitor(HEADLINE, "s2ws RM (Client)", "s2ws CEM", "none", [*rm, "--transport", "client"], both),
         Competitor(
             "s2ws-rm-plain", "s2ws RM (engine + driver)", "s2ws CEM", "none", [*rm, "--transport", "plain"], both
         ),
@@ -368,10 +368,10 @@ async def measure_idle(count: int, deflate: bool, concurrency: int, timeout: flo
 LEGEND = {
     FLOOR: "the floor: a bare aiohttp client loop writing the frames, a bare aiohttp server answering each"
     " with a ReceptionStatus found by string search; aiohttp's defaults, so no compression",
-    "floor-deflate": "the same, with the permessage-deflate that s2ws's Client offers and its server accepts",
-    HEADLINE: "s2ws RM as it ships: Session(RM) over s2ws.transport.Client (permessage-deflate negotiated);"
+    "floor-deflate": "the same, with permessage-deflate (which the s2ws server accepts when a client offers it)",
+    HEADLINE: "s2ws RM as it ships: Session(RM) over s2ws.transport.Client (no compression unless compress=True);"
     " each message validated by Session.send, each ReceptionStatus decoded and matched",
-    "s2ws-rm-plain": "the same engine and driver over an aiohttp WebSocket without compression",
+    "s2ws-rm-plain": "the same engine and driver over a bare aiohttp WebSocket",
     "loop-to-cem": "the floor's client loop (handshake first) against the s2ws CEM: only the server differs",
     "loop-to-unchecked": "the same against a CEM whose Session has no checker (no rule context)",
     "s2python": "s2-python 0.11.1 (WebsocketClientMedium, S2AsyncConnection): send_and_forget then the"
@@ -438,7 +438,7 @@ def throughput_table(t: Throughput, md: bool) -> str:
 def idle_table(idles: Sequence[Idle], md: bool) -> str:
     rows = [
         [
-            "permessage-deflate (as shipped)" if idle.deflate else "no compression",
+            "permessage-deflate (client opts in)" if idle.deflate else "no compression (as shipped)",
             f"{idle.server_sessions:,}",
             f"{idle.open_seconds:.1f} s",
             f"{fmt_mib(idle.server_before)} → {fmt_mib(idle.server_after)}",
@@ -610,9 +610,9 @@ def write_doc(text: str) -> None:
 async def main_async(args: argparse.Namespace, progress: Any) -> tuple[Throughput | None, list[Idle]]:
     idles: list[Idle] = []
     if args.idle:
-        idles.append(await measure_idle(args.idle, True, args.concurrency, args.timeout, progress))
-        if args.idle_plain:
-            idles.append(await measure_idle(args.idle, False, args.concurrency, args.timeout, progress))
+        idles.append(await measure_idle(args.idle, False, args.concurrency, args.timeout, progress))
+        if args.idle_deflate:
+            idles.append(await measure_idle(args.idle, True, args.concurrency, args.timeout, progress))
     throughput = await measure_throughput(args, progress) if args.runs else None
     return throughput, idles
 
@@ -625,10 +625,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sequential", type=int, default=2000, help="round trips per sequential run (2000)")
     parser.add_argument("--idle", type=int, default=IDLE_SESSIONS, help=f"idle sessions, 0 to skip ({IDLE_SESSIONS})")
     parser.add_argument(
-        "--idle-plain",
+        "--idle-deflate",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also measure idle sessions without permessage-deflate (on)",
+        help="also measure idle sessions with permessage-deflate, which clients may opt into (on)",
     )
     parser.add_argument("--concurrency", type=int, default=100, help="idle sessions handshaking at once (100)")
     parser.add_argument("--timeout", type=float, default=120.0, help="bound on every step, in seconds (120)")

@@ -10,8 +10,8 @@ JSON command per line, answering each with one JSON line on stdout:
 Kinds of client (the first argument):
 
 - ``rm``: an s2ws RM, the sans-I/O ``Session`` driven by the transport. ``--transport client`` is
-  ``s2ws.transport.Client`` as it ships (it offers permessage-deflate, which the s2ws server accepts);
-  ``--transport plain`` is the same engine and driver over an aiohttp WebSocket without compression.
+  ``s2ws.transport.Client`` as it ships (no permessage-deflate unless asked for);
+  ``--transport plain`` is the same engine and driver over a bare aiohttp WebSocket.
   The RM validates every message in ``Session.send`` and decodes and matches every ReceptionStatus.
 - ``raw``: a bare aiohttp client loop writing ready-made frames and counting answer frames without
   decoding them: the same loop against the echo floor and (``--s2``, which first runs the handshake with
