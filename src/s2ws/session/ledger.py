@@ -3,13 +3,16 @@
 A peer decides how many answers it sends and for which ids, so nothing here may grow with
 what the peer does: outstanding entries are capped by the sender (``send`` refuses past the
 cap), and the memories of answered and timed-out ids are LRU-bounded. Deadlines live in a
-heap with lazy deletion that is compacted whenever stale items outnumber live ones.
+FIFO (deadlines armed in order, the usual case: one ack timeout for every message) and a heap
+(any deadline earlier than the FIFO's last one), both with lazy deletion and compacted whenever
+stale items outnumber live ones; the earliest deadline is the smaller of the two heads, so arming,
+answering and looking up the next deadline cost O(1) amortized when deadlines come in order.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -64,7 +67,8 @@ class Ledger:
         self._outstanding: dict[str, Entry] = {}
         self._answered: OrderedDict[str, None] = OrderedDict()
         self._timed_out: OrderedDict[str, S2Message] = OrderedDict()
-        self._heap: list[tuple[datetime, int, str]] = []
+        self._fifo: deque[tuple[datetime, int, str]] = deque()  # sorted by (deadline, seq)
+        self._heap: list[tuple[datetime, int, str]] = []  # deadlines that came out of order
         self._seq = count()
 
     def __len__(self) -> int:
@@ -79,13 +83,15 @@ class Ledger:
             "outstanding": len(self._outstanding),
             "answered": len(self._answered),
             "timed_out": len(self._timed_out),
-            "deadline_heap": len(self._heap),
+            "deadline_heap": len(self._fifo) + len(self._heap),
         }
 
     def add(self, message_id: str, message: S2Message, frame: str, deadline: datetime) -> Entry:
         """Record a freshly sent message (the caller enforces the outstanding cap)."""
-        self._answered.pop(message_id, None)
-        self._timed_out.pop(message_id, None)
+        if self._answered:
+            self._answered.pop(message_id, None)
+        if self._timed_out:
+            self._timed_out.pop(message_id, None)
         entry = Entry(message_id, message, frame, 1, deadline, Waiting.ACK)
         self._outstanding[message_id] = entry
         self._arm(entry)
@@ -107,9 +113,11 @@ class Ledger:
     def finish(self, subject: str) -> None:
         """The subject got its final answer: forget the entry, remember the id (bounded)."""
         self._outstanding.pop(subject, None)
-        self._timed_out.pop(subject, None)
-        self._remember(self._answered, subject, None)
-        self._compact()
+        if self._timed_out:
+            self._timed_out.pop(subject, None)
+        remember(self._answered, subject, None, self._max_remembered)
+        if len(self._fifo) + len(self._heap) > 2 * len(self._outstanding) + 64:
+            self._compact()
 
     def wait_retry(self, entry: Entry, at: datetime) -> None:
         """The entry was answered TEMPORARY_ERROR: send it again at ``at``."""
@@ -128,43 +136,65 @@ class Ledger:
         """Stop tracking an entry without an answer (a retry that may no longer be sent)."""
         self.finish(entry.message_id)
 
-    def next_deadline(self) -> datetime | None:
-        """The earliest live deadline, discarding stale heap items on the way."""
+    def _head(self) -> tuple[datetime, int, str] | None:
+        """The earliest live deadline item, discarding stale items at both heads on the way."""
+        live = self._outstanding
+        fifo = self._fifo
+        first: tuple[datetime, int, str] | None = None
+        while fifo:
+            item = fifo[0]
+            entry = live.get(item[2])
+            if entry is not None and entry.seq == item[1]:
+                first = item
+                break
+            fifo.popleft()
         heap = self._heap
         while heap:
-            deadline, seq, message_id = heap[0]
-            entry = self._outstanding.get(message_id)
-            if entry is not None and entry.seq == seq:
-                return deadline
+            item = heap[0]
+            entry = live.get(item[2])
+            if entry is not None and entry.seq == item[1]:
+                if first is None or item < first:
+                    return item
+                return first
             heapq.heappop(heap)
-        return None
+        return first
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest live deadline, discarding stale items on the way."""
+        item = self._head()
+        return None if item is None else item[0]
 
     def pop_due(self, now: datetime) -> list[Entry]:
         """Entries whose deadline passed, in deadline order. An ACK entry that is due timed
         out: it moves to the timed-out memory so a late answer can still be matched. A RETRY
         entry stays outstanding; the caller resends or drops it."""
         due: list[Entry] = []
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, seq, message_id = heapq.heappop(heap)
-            entry = self._outstanding.get(message_id)
-            if entry is None or entry.seq != seq:
-                continue
+        while (item := self._head()) is not None and item[0] <= now:
+            if self._fifo and self._fifo[0] is item:
+                self._fifo.popleft()
+            else:
+                heapq.heappop(self._heap)
+            entry = self._outstanding[item[2]]
             if entry.waiting is Waiting.ACK:
-                del self._outstanding[message_id]
-                self._remember(self._timed_out, message_id, entry.message)
+                del self._outstanding[item[2]]
+                self._remember(self._timed_out, item[2], entry.message)
             due.append(entry)
         return due
 
     def _arm(self, entry: Entry) -> None:
-        entry.seq = next(self._seq)
-        heapq.heappush(self._heap, (entry.deadline, entry.seq, entry.message_id))
-        self._compact()
+        seq = entry.seq = next(self._seq)
+        item = (entry.deadline, seq, entry.message_id)
+        fifo = self._fifo
+        if not fifo or fifo[-1][0] <= item[0]:
+            fifo.append(item)  # seq grows, so the FIFO stays sorted by (deadline, seq)
+        else:
+            heapq.heappush(self._heap, item)
+        if len(fifo) + len(self._heap) > 2 * len(self._outstanding) + 64:
+            self._compact()
 
     def _compact(self) -> None:
-        if len(self._heap) <= 2 * len(self._outstanding) + 64:
-            return
         live = self._outstanding
+        self._fifo = deque(item for item in self._fifo if (e := live.get(item[2])) is not None and e.seq == item[1])
         self._heap = [item for item in self._heap if (e := live.get(item[2])) is not None and e.seq == item[1]]
         heapq.heapify(self._heap)
 
@@ -174,7 +204,8 @@ class Ledger:
 
 def remember(memory: OrderedDict[K, V], key: K, value: V, cap: int) -> None:
     """Put ``key`` as the newest item, evicting the oldest beyond ``cap`` (an LRU by insertion)."""
+    if key in memory:
+        memory.move_to_end(key)
     memory[key] = value
-    memory.move_to_end(key)
     while len(memory) > cap:
         memory.popitem(last=False)

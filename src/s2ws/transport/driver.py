@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from ..errors import ChannelClosed
@@ -55,7 +55,16 @@ class Driver:
         self._clock = clock
         self._close_timeout = close_timeout
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._flushing = False  # a flush is writing or dispatching (it drains until the engine is empty)
+        self._flush_waiters: list[asyncio.Future[None]] = []
+        send_texts = getattr(channel, "send_texts", None)
+        self._send_texts: Callable[[Sequence[str]], Awaitable[None]] | None = (
+            send_texts if callable(send_texts) else None
+        )
+        write_now = getattr(channel, "write_now", None)
+        self._write_now: Callable[[Sequence[str]], bool] | None = write_now if callable(write_now) else None
+        self._held: list[str] = []  # drained by ``wakeup`` but not writable at once: the next flush writes them
+        self._running = False
         self._deadline: datetime | None = None
         self._stop: tuple[int, str] | None = None
         self._peer_closed = False
@@ -64,7 +73,18 @@ class Driver:
             connection._attach(self)
 
     def wakeup(self) -> None:
-        """Flush what the engine queued outside the driver and re-read its timer."""
+        """Flush what the engine queued outside the driver and re-read its timer.
+
+        When no flush is running and the channel can write without waiting, the queued frames are
+        written at once (saving the timer task's turn on the way out); events and the timer are still
+        left to the timer task."""
+        if self._running and not self._flushing and self._write_now is not None and self._serving():
+            frames = self.engine.data_to_send()
+            if frames:
+                if self._held:
+                    self._held.extend(frames)
+                elif not self._write_now(frames):
+                    self._held = list(frames)
         self._wake.set()
 
     def stop(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
@@ -86,6 +106,7 @@ class Driver:
         try:
             self.engine.start(self._clock())
             await self._flush()
+            self._running = True
             if not self.engine.closed and self._stop is None:
                 tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._timer_loop())]
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -100,6 +121,7 @@ class Driver:
             code, reason = CLOSE_INTERNAL_ERROR, f"transport error: {exc!r}"
             raise
         finally:
+            self._running = False
             for task in tasks:
                 task.cancel()
             if tasks:
@@ -117,6 +139,7 @@ class Driver:
             async with asyncio.timeout(self._close_timeout):
                 if self._peer_closed:
                     self.engine.data_to_send()  # nobody to read them
+                    self._held = []
                     await self._dispatch_events()
                 else:
                     await self._flush()
@@ -171,23 +194,57 @@ class Driver:
             await self._flush()
 
     async def _flush(self) -> None:
-        """Write every queued frame, then dispatch every event, until the engine has neither."""
-        async with self._lock:
+        """Write every queued frame, then dispatch every event, until the engine has neither.
+
+        One flush at a time (frames must go out in order): a second caller waits for the running
+        one to end, then drains what is left, as with a lock but without one when uncontended."""
+        while self._flushing:
+            waiter = asyncio.get_running_loop().create_future()
+            self._flush_waiters.append(waiter)
+            await waiter
+        self._flushing = True
+        try:
+            engine = self.engine
             while True:
-                frames = self.engine.data_to_send()
-                for frame in frames:
-                    await self.channel.send_text(frame)
-                if not await self._dispatch_events() and not frames:
+                frames = engine.data_to_send()
+                if self._held:
+                    frames, self._held = [*self._held, *frames], []
+                if frames:
+                    await self._write(frames)
+                events = engine.events()
+                if events:
+                    await self._dispatch(events)
+                elif not frames:
                     return
+        finally:
+            self._flushing = False
+            waiters, self._flush_waiters = self._flush_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _write(self, frames: Sequence[str]) -> None:
+        if self._send_texts is not None and len(frames) > 1:
+            await self._send_texts(frames)
+            return
+        send_text = self.channel.send_text
+        for frame in frames:
+            await send_text(frame)
 
     async def _dispatch_events(self) -> bool:
         events = self.engine.events()
-        if self._on_event is not None:
-            for event in events:
-                result = self._on_event(event)
-                if inspect.isawaitable(result):
-                    await result
+        if events:
+            await self._dispatch(events)
         return bool(events)
+
+    async def _dispatch(self, events: Sequence[object]) -> None:
+        on_event = self._on_event
+        if on_event is None:
+            return
+        for event in events:
+            result = on_event(event)
+            if result is not None and inspect.isawaitable(result):
+                await result
 
 
 async def drive(
