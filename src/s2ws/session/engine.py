@@ -41,6 +41,7 @@ actual close. Closes that send nothing (PERMANENT_ERROR either way, the peer's S
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -56,7 +57,7 @@ from ..errors import (
     StatusError,
     TemporaryError,
 )
-from ..messages.base import UNSET, S2Message, message_type_of, new_id
+from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of, new_id
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.common import (
     Handshake,
@@ -114,6 +115,8 @@ RS = ReceptionStatusValues
 _ENGINE_OWNED = (ReceptionStatus, Handshake, HandshakeResponse)
 _MAX_LABEL = 1000
 """Longest diagnostic_label we write: a peer's garbage must not be echoed back at length."""
+
+_ID_RE = re.compile(ID_MATCH_PATTERN)
 
 
 def _message_id(message: S2Message) -> str:
@@ -615,7 +618,13 @@ class Session:
 
     def _answer(self, subject: str, status: ReceptionStatusValues, diagnostic: str | None, now: datetime) -> None:
         answer = ReceptionStatus(subject_message_id=subject, status=status, diagnostic_label=diagnostic or UNSET)
-        self._frames.append(self._codec.encode(answer).decode())
+        if diagnostic is None and _ID_RE.match(subject):
+            # the hot path: an id needs no JSON escaping, so the frame is written directly
+            self._frames.append(
+                f'{{"message_type":"ReceptionStatus","subject_message_id":"{subject}","status":"{status.value}"}}'
+            )
+        else:
+            self._frames.append(self._codec.encode(answer).decode())
         self._checker_apply(answer, self._out_dir, now)
 
     def _queue_own(self, message: S2Message, now: datetime) -> None:
@@ -681,6 +690,8 @@ def _label(problem: Problem) -> str:
 
 
 def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]:
+    if not findings:  # the common case: spare the two comprehensions
+        return [], ()
     errors = [f for f in findings if f.severity == "error"]
     warnings = tuple(f.diagnostic for f in findings if f.severity != "error")
     return errors, warnings
