@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from ..errors import InstructionRefused, InvalidContent
 from ..messages import (
@@ -59,6 +59,8 @@ __all__ = [
     "energy_of",
     "power_sequence",
 ]
+
+_Instr = TypeVar("_Instr", PPBCScheduleInstruction, PPBCStartInterruptionInstruction, PPBCEndInterruptionInstruction)
 
 _S = PPBCPowerSequenceStatus
 _MS: Final = timedelta(milliseconds=1)
@@ -737,20 +739,18 @@ class PPBCView:
         naming the first rule it would break (window, order, max_pause_before, abnormal, a
         container already scheduled, ...)."""
         problems = self._plan(profile_id).judge_schedule(container_id, sequence_id, start, abnormal, now)
-        if problems:
-            raise problems[0]
-        message = PPBCScheduleInstruction(
-            message_id=new_id(),
-            id=instruction_id or new_id(),
-            power_profile_id=profile_id,
-            sequence_container_id=container_id,
-            power_sequence_id=sequence_id,
-            execution_time=start,
-            abnormal_condition=abnormal,
+        return self._issue(
+            PPBCScheduleInstruction,
+            problems,
+            profile_id,
+            container_id,
+            sequence_id,
+            start,
+            abnormal,
+            instruction_id,
+            record,
+            now,
         )
-        if record:
-            self._record(message, now)
-        return message
 
     def interrupt(
         self,
@@ -767,20 +767,18 @@ class PPBCView:
         (or by its schedule will be) EXECUTING then."""
         sequence_id = self._selected(profile_id, container_id, "S2-PPBC-018")
         problems = self._plan(profile_id).judge_interruption("interrupt", container_id, sequence_id, at, now)
-        if problems:
-            raise problems[0]
-        message = PPBCStartInterruptionInstruction(
-            message_id=new_id(),
-            id=instruction_id or new_id(),
-            power_profile_id=profile_id,
-            sequence_container_id=container_id,
-            power_sequence_id=sequence_id,
-            execution_time=at,
-            abnormal_condition=abnormal,
+        return self._issue(
+            PPBCStartInterruptionInstruction,
+            problems,
+            profile_id,
+            container_id,
+            sequence_id,
+            at,
+            abnormal,
+            instruction_id,
+            record,
+            now,
         )
-        if record:
-            self._record(message, now)
-        return message
 
     def resume(
         self,
@@ -796,15 +794,42 @@ class PPBCView:
         """Resume the container's sequence at ``at``: only one that is INTERRUPTED then."""
         sequence_id = self._selected(profile_id, container_id, "S2-PPBC-019")
         problems = self._plan(profile_id).judge_interruption("resume", container_id, sequence_id, at, now)
+        return self._issue(
+            PPBCEndInterruptionInstruction,
+            problems,
+            profile_id,
+            container_id,
+            sequence_id,
+            at,
+            abnormal,
+            instruction_id,
+            record,
+            now,
+        )
+
+    def _issue(
+        self,
+        cls: type[_Instr],
+        problems: list[InstructionRefused],
+        profile_id: str,
+        container_id: str,
+        sequence_id: str,
+        execution_time: datetime,
+        abnormal: bool,
+        instruction_id: str | None,
+        record: bool,
+        now: datetime,
+    ) -> _Instr:
+        """Refuse with the first problem, or build the instruction (and remember it when asked)."""
         if problems:
             raise problems[0]
-        message = PPBCEndInterruptionInstruction(
+        message = cls(
             message_id=new_id(),
             id=instruction_id or new_id(),
             power_profile_id=profile_id,
             sequence_container_id=container_id,
             power_sequence_id=sequence_id,
-            execution_time=at,
+            execution_time=execution_time,
             abnormal_condition=abnormal,
         )
         if record:
