@@ -593,6 +593,87 @@ def test_zero_close_grace_closes_at_once() -> None:
         Session(CEM, close_grace=timedelta(seconds=-1))
 
 
+def _rm_status_crossing_a_terminate(**cem: Any) -> tuple[Pair, str, str]:
+    """The RM sends a status while the CEM's TERMINATE is on its way: the two frames cross."""
+    pair = Pair.create(cem=cem, rm={"close_grace": timedelta(seconds=2)})
+    pair.initialize()
+    status = power_measurement("pm-crossing")
+    pair.rm.send(status, T0)
+    pair.cem.close("maintenance", T0, terminate=True)
+    (request,) = [doc for doc in map(json.loads, pair.cem.data_to_send()) if doc["message_type"] == "SessionRequest"]
+    pair.collect()
+    return pair, status.message_id, request["message_id"]
+
+
+def test_a_peers_terminate_waits_for_the_answers_it_owes() -> None:
+    pair, status_id, request_id = _rm_status_crossing_a_terminate()
+    pair.rm.receive(frame(SessionRequest(message_id=request_id, request=SessionRequestType.TERMINATE)), T0)
+    (ok,) = reception_statuses(pair.rm.data_to_send())
+    assert ok["subject_message_id"] == request_id and ok["status"] == "OK"
+    # answered, but the power measurement it sent before is still owed an answer: closing, not closed
+    assert pair.rm.closing and not pair.rm.closed and pair.rm.terminated and pair.rm.phase is Phase.CLOSED
+    assert pair.rm.next_wakeup() == T0 + timedelta(seconds=2)
+    events = pair.rm.events()
+    assert [type(e) for e in events] == [MessageReceived, SessionRequestReceived]
+    with pytest.raises(SessionClosedError, match="closing"):
+        pair.rm.send(power_measurement(), T0)
+    pair.rm.receive(_answer(status_id), T0 + timedelta(seconds=1))
+    assert pair.rm.closed and not pair.rm.closing and pair.rm.next_wakeup() is None
+    received, closed = pair.rm.events()
+    assert isinstance(received, ReceptionStatusReceived) and received.subject == status_id
+    assert closed == SessionClosed("the peer sent SessionRequest TERMINATE", by_peer=True)
+
+
+def test_the_cem_answers_what_crossed_its_terminate_and_both_sides_close_cleanly() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    pair.rm.send(power_measurement("pm-crossing"), T0)
+    pair.cem.close("maintenance", T0, terminate=True)
+    pair.pump()  # first round: the request reaches the RM while the measurement reaches the CEM
+    assert pair.cem.closed and pair.rm.closed
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered  # every message, the crossing one included, got exactly one answer
+    crossing = [doc for _, doc in pair.decoded() if doc.get("subject_message_id") == "pm-crossing"]
+    assert [doc["status"] for doc in crossing] == ["INVALID_CONTENT"]  # the CEM was closing already
+    rm_closed = of_type(pair.rm_events, SessionClosed)
+    assert rm_closed == [SessionClosed("the peer sent SessionRequest TERMINATE: maintenance", by_peer=True)]
+    # the RM saw the answer to its measurement before it closed
+    rm_kinds = [type(e) for e in pair.rm_events]
+    assert rm_kinds.index(SessionClosed) > rm_kinds.index(SessionRequestReceived)
+    assert of_type(pair.rm_events, ReceptionStatusReceived)[-1].subject == "pm-crossing"
+
+
+def test_a_peers_request_closes_when_the_grace_ends_without_the_answers() -> None:
+    pair, _, request_id = _rm_status_crossing_a_terminate()
+    pair.rm.receive(frame(SessionRequest(message_id=request_id, request=SessionRequestType.RECONNECT)), T0)
+    pair.rm.data_to_send()
+    pair.rm.events()
+    pair.rm.handle_timeout(T0 + timedelta(seconds=1))
+    assert pair.rm.closing and pair.rm.events() == []
+    pair.rm.handle_timeout(T0 + timedelta(seconds=2))
+    assert pair.rm.closed and pair.rm.reconnect_requested
+    assert pair.rm.events() == [SessionClosed("the peer sent SessionRequest RECONNECT", by_peer=True, reconnect=True)]
+
+
+def test_a_peers_request_drops_pending_retries_and_closes_at_once_if_nothing_else_is_owed() -> None:
+    pair = Pair.create(cem={"handler": _fails(1, TemporaryError("busy"))[1]})
+    pair.initialize()
+    pair.rm.send(power_measurement("pm-retry"), T0)
+    pair.pump()  # answered TEMPORARY_ERROR: the RM will send it again later
+    assert pair.rm.next_wakeup() is not None and not pair.rm.closing
+    pair.rm.receive(frame(SessionRequest(message_id="sr-cem", request=SessionRequestType.TERMINATE)), T0)
+    assert pair.rm.closed and not pair.rm.closing
+    given_up = of_type(pair.rm.events(), RetryGivenUp)
+    assert [e.message.message_id for e in given_up] == ["pm-retry"]
+
+
+def test_zero_close_grace_closes_at_once_on_the_peers_request_too() -> None:
+    pair, _, request_id = _rm_status_crossing_a_terminate()
+    pair.rm.close_grace = timedelta(0)
+    pair.rm.receive(frame(SessionRequest(message_id=request_id, request=SessionRequestType.TERMINATE)), T0)
+    assert pair.rm.closed and not pair.rm.closing
+
+
 def test_close_before_start_sends_nothing() -> None:
     cem = Session(CEM)
     cem.close("never mind", T0, terminate=True)

@@ -468,13 +468,17 @@ class AppBase:
         ack_timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         handshake_timeout: float | None = 30.0,
+        close_grace: float = 2.0,
         observers: Sequence[Observer] = (),
         clock: Clock = utc_now,
     ) -> None:
+        if close_grace < 0:
+            raise ValueError("close_grace must not be negative")
         self.versions = tuple(versions)
         self.ack_timeout = ack_timeout
         self.retry = retry or RetryPolicy()
         self.handshake_timeout = handshake_timeout
+        self.close_grace = close_grace
         self.observers: list[Observer] = list(observers)
         self.clock = clock
         self._dispatch = Dispatcher(self)
@@ -502,6 +506,7 @@ class AppBase:
             ack_timeout=timedelta(seconds=self.ack_timeout),
             retry=self.retry,
             handshake_timeout=None if self.handshake_timeout is None else timedelta(seconds=self.handshake_timeout),
+            close_grace=timedelta(seconds=self.close_grace),
         )
         self._handles[connection] = handle
         for observer in self.observers:

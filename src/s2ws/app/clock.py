@@ -8,9 +8,9 @@ the transcript as the two sides did. Two processes agree on the simulated time w
 start of the current UTC hour; ``--origin`` moves it; keep it recent, as simulated time runs
 away from it ``speed`` times faster). In one process, share one instance.
 
-Durations the transport waits for (acknowledgement and handshake timeouts) are in simulated
-seconds too; :func:`scaled_timeouts` stretches them so they last as long in wall time as at
-speed 1.
+Durations the transport waits for (acknowledgement and handshake timeouts, the close grace)
+are in simulated seconds too; :func:`scaled_timeouts` stretches them so they last as long in
+wall time as at speed 1.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def clock_speed(clock: object) -> float:
 
 
 def scaled_timeouts(clock: object, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with the ack and handshake timeouts (seconds) in simulated seconds of ``clock``."""
+    """``options`` with the ack and handshake timeouts and the close grace (seconds) in simulated
+    seconds of ``clock``."""
     speed = clock_speed(clock)
     if speed == 1.0:
         return options
@@ -73,4 +74,5 @@ def scaled_timeouts(clock: object, options: dict[str, Any]) -> dict[str, Any]:
     out["ack_timeout"] = float(options.get("ack_timeout", 5.0)) * speed
     handshake = options.get("handshake_timeout", 30.0)
     out["handshake_timeout"] = None if handshake is None else float(handshake) * speed
+    out["close_grace"] = float(options.get("close_grace", 2.0)) * speed
     return out

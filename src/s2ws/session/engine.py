@@ -35,8 +35,15 @@ matched and reported, but changes nothing (no retry, no control type switch); an
 answered by the phase table (INVALID_CONTENT, S2-SESSION-004), a SessionRequest of the peer that
 crossed ours included, so each side still gets one answer per message; undecodable frames as
 always. Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
-actual close. Closes that send nothing (PERMANENT_ERROR either way, the peer's SessionRequest,
-``terminate=False``) remain immediate.
+actual close.
+
+The peer ending the session: its SessionRequest is answered OK and nothing new may be sent, but
+messages we sent before it arrived may still be on their way to the peer, which owes them an
+answer. Closing the socket at once would make that answer fail on the peer's side (s2-python
+logs an error for it) and lose it on ours, so the session is ``closing`` until every such
+message is answered, or ``close_grace`` passed. With nothing outstanding (the usual case) it
+closes at once. Closes that send nothing (PERMANENT_ERROR either way, ``terminate=False``) are
+always immediate.
 """
 
 from __future__ import annotations
@@ -131,7 +138,8 @@ class Session:
     ``selected_version`` (normalized, None before the handshake), ``active_control_type``
     (None when none is active), ``peer_details`` (the RM's latest ResourceManagerDetails, on
     the CEM side), ``details`` (on the RM side, the ResourceManagerDetails it sent),
-    ``closing`` (our SessionRequest awaits its answer; see the module docstring), ``closed``,
+    ``closing`` (a SessionRequest was sent or received and the last answers are awaited; see
+    the module docstring), ``closed``,
     ``close_reason`` (set once the session is closing or closed), ``terminated`` and
     ``reconnect_requested``.
 
@@ -143,8 +151,9 @@ class Session:
     Handshake/HandshakeResponse/TERMINATE are not counted); ``max_remembered`` the size of each
     LRU memory (answered ids, timed-out messages, instructions, revocable objects);
     ``handshake_timeout`` after which an unfinished handshake ends the session (None: never);
-    ``close_grace`` how long a session that sent SessionRequest waits for its ReceptionStatus
-    before it closes anyway (zero: close at once, without waiting).
+    ``close_grace`` how long a session that sent SessionRequest waits for its ReceptionStatus,
+    or one that received it waits for the answers to what it sent before, before it closes anyway
+    (zero: close at once, without waiting).
     Events and frames accumulate until drained: a transport drains both after every call.
     """
 
@@ -188,8 +197,9 @@ class Session:
         self.started = False
         self.closed = False
         self.closing = False
-        """We sent SessionRequest and wait (up to ``close_grace``) for its ReceptionStatus; the
-        phase is CLOSED already, ``closed`` follows."""
+        """A SessionRequest was sent (we wait for its answer) or received (we wait for the answers
+        to what we sent before it), up to ``close_grace``; the phase is CLOSED already, ``closed``
+        follows."""
         self.close_reason: str | None = None
         self.terminated = False
         """A SessionRequest TERMINATE ended the session (either side sent it): a client should not
@@ -203,6 +213,8 @@ class Session:
         self._handshake_deadline: datetime | None = None
         self._closing_request: str | None = None
         self._close_deadline: datetime | None = None
+        self._closing_by_peer = False
+        self._closing_reconnect = False
         self._frames: list[str] = []
         self._events: list[Event] = []
         self._ledger = Ledger(max_remembered=max_remembered)
@@ -501,7 +513,11 @@ class Session:
             self.terminated = not reconnect
             self.reconnect_requested = reconnect
             label = f": {message.diagnostic_label}" if message.diagnostic_label is not UNSET else ""
-            self._mark_closed(f"the peer sent SessionRequest {message.request.value}{label}", True, reconnect)
+            reason = f"the peer sent SessionRequest {message.request.value}{label}"
+            if self.close_grace > timedelta(0) and self._drop_retries(reason):
+                self._start_draining(reason, reconnect, now)
+            else:
+                self._mark_closed(reason, True, reconnect)
 
     def _on_reception_status(self, status: ReceptionStatus, now: datetime) -> None:
         self._checker_apply(status, self._in_dir, now)
@@ -528,8 +544,12 @@ class Session:
             self._events.append(UnsolicitedReceptionStatus(status))
         else:
             self._events.append(DuplicateReceptionStatus(status))
-        if self.closing and subject == self._closing_request and kind is not Lookup.UNKNOWN:
-            self._finish_closing()  # any answer to our SessionRequest: the peer has heard us
+        if self.closing:
+            if self._closing_request is None:
+                if not self._ledger:
+                    self._finish_closing()  # the last answer the peer owed us arrived
+            elif subject == self._closing_request and kind is not Lookup.UNKNOWN:
+                self._finish_closing()  # any answer to our SessionRequest: the peer has heard us
 
     def _on_final_answer(self, message: S2Message, status: ReceptionStatus) -> None:
         if self.phase is Phase.CLOSED:  # closed or closing: an answer changes nothing any more
@@ -665,9 +685,32 @@ class Session:
         self._closing_request = request.message_id
         self._close_deadline = now + self.close_grace
 
+    def _drop_retries(self, reason: str) -> bool:
+        """The peer ended the session: forget messages waiting to be sent again (they may not be
+        any more). Whether any message still awaits its answer."""
+        awaiting = False
+        for entry in self._ledger.outstanding():
+            if entry.waiting is Waiting.RETRY:
+                self._ledger.drop(entry)
+                self._events.append(RetryGivenUp(entry.message, entry.attempts, reason))
+            else:
+                awaiting = True
+        return awaiting
+
+    def _start_draining(self, reason: str, reconnect: bool, now: datetime) -> None:
+        """The peer's SessionRequest is answered: wait, up to the grace, for the answers it owes us."""
+        self.closing = True
+        self.close_reason = reason
+        self.phase = Phase.CLOSED
+        self._handshake_deadline = None
+        self._closing_request = None
+        self._closing_by_peer = True
+        self._closing_reconnect = reconnect
+        self._close_deadline = now + self.close_grace
+
     def _finish_closing(self) -> None:
         reason = self.close_reason or "closed"
-        self._mark_closed(reason, by_peer=False)
+        self._mark_closed(reason, self._closing_by_peer, self._closing_reconnect)
 
     def _mark_closed(self, reason: str, by_peer: bool, reconnect: bool = False) -> None:
         if self.closed:

@@ -154,7 +154,8 @@ class ContentWarning:
 
 @dataclass(frozen=True, slots=True)
 class SessionRequestReceived:
-    """The peer asked to RECONNECT or TERMINATE; the session closes right after."""
+    """The peer asked to RECONNECT or TERMINATE; the session closes right after, or once the
+    peer answered what we sent before its request (bounded by ``close_grace``)."""
 
     request: SessionRequest
 
@@ -184,7 +185,8 @@ class SessionClosed:
     ``by_peer``: the peer ended it (SessionRequest or PERMANENT_ERROR). ``reconnect``: the peer
     asked for a RECONNECT, so a client should connect again now; after anything else a client
     reconnects, if at all, with back-off. When we sent the SessionRequest it comes once the
-    peer's ReceptionStatus for it arrived, or ``close_grace`` passed without one.
+    peer's ReceptionStatus for it arrived, or ``close_grace`` passed without one; when the peer
+    sent it, once the peer answered our earlier messages (or at once if there are none).
     """
 
     reason: str

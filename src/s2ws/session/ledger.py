@@ -77,6 +77,10 @@ class Ledger:
     def __contains__(self, message_id: object) -> bool:
         return message_id in self._outstanding
 
+    def outstanding(self) -> list[Entry]:
+        """A snapshot of the entries still awaiting an answer or a retry, oldest first."""
+        return list(self._outstanding.values())
+
     def sizes(self) -> dict[str, int]:
         """Sizes of every internal structure, for tests and memory reports."""
         return {
