@@ -1,6 +1,19 @@
-"""Channel adapter for aiohttp's server and client WebSockets (they share the needed methods)."""
+"""Channel adapter for aiohttp's server and client WebSockets (they share the needed methods).
+
+When a task writes a second frame before the event loop turns (a pipelining peer's answers, a
+burst of statuses), the socket is corked (Linux ``TCP_CORK``) until the loop turns, so the rest
+of the burst leaves in full segments instead of one packet per frame. On loopback each packet
+also costs the sender the receiver's wakeup, which is most of what separates a session from a
+bare echo. A lone frame (request and answer, one at a time) is written at once, as without
+corking, and the cork is always pulled with ``call_soon``, before the loop next waits for I/O.
+Where the option does not exist (another OS, a Unix socket) frames are written as they come.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
 
 from aiohttp import ClientError, ClientWebSocketResponse, WSMsgType, web
 
@@ -9,16 +22,22 @@ from .channel import CLOSE_NORMAL, close_reason_bytes
 
 __all__ = ["AiohttpChannel"]
 
+_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
+
 
 class AiohttpChannel:
     """Text frames as ``str``, binary frames as ``bytes``; close, closing and errors all read as ``None``.
 
     Pings and pongs are answered by aiohttp (``autoping``); an oversized frame makes aiohttp close the
-    socket with 1009 and ``receive`` return ``None``.
+    socket with 1009 and ``receive`` return ``None``. ``cork=False`` writes every frame at once.
     """
 
-    def __init__(self, ws: web.WebSocketResponse | ClientWebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse | ClientWebSocketResponse, *, cork: bool = True) -> None:
         self.ws = ws
+        self._cork_enabled = cork and _TCP_CORK is not None
+        self._sock: Any = None  # resolved at the first write: the socket exists once the upgrade is done
+        self._turn_open = False  # a frame was written since the loop last turned
+        self._corked = False
 
     @property
     def close_code(self) -> int | None:
@@ -27,6 +46,12 @@ class AiohttpChannel:
     async def send_text(self, text: str) -> None:
         if self.ws.closed:
             raise ChannelClosed("WebSocket is closed")
+        if self._cork_enabled and not self._corked:
+            if self._turn_open:
+                self._cork()  # the second frame of this turn: hold the rest until the loop turns
+            else:
+                self._turn_open = True
+                asyncio.get_running_loop().call_soon(self._end_turn)
         try:
             await self.ws.send_str(text)
         except (ConnectionError, ClientError, RuntimeError) as exc:
@@ -44,5 +69,33 @@ class AiohttpChannel:
             return None  # CLOSE, CLOSING, CLOSED, ERROR
 
     async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        self._end_turn()
         if not self.ws.closed:
             await self.ws.close(code=code, message=close_reason_bytes(reason))
+
+    def _cork(self) -> None:
+        """Hold the frames written until the turn ends; give up corking for good on any failure."""
+        assert _TCP_CORK is not None
+        sock = self._sock
+        if sock is None:
+            sock = self._sock = self.ws.get_extra_info("socket")
+            if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+                self._cork_enabled = False
+                return
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1)
+        except (OSError, ValueError):
+            self._cork_enabled = False
+            return
+        self._corked = True
+
+    def _end_turn(self) -> None:
+        """The loop turned (or the channel closes): send what the cork holds."""
+        self._turn_open = False
+        if not self._corked:
+            return
+        self._corked = False
+        try:
+            self._sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 0)
+        except (OSError, ValueError):  # the socket is gone: nothing is held any more
+            self._cork_enabled = False
