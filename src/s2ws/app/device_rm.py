@@ -1,4 +1,5 @@
-"""Any simulator of :data:`s2ws.sim.DEVICES` as a Resource Manager over a real transport.
+"""Any simulator of :data:`s2ws.sim.DEVICES`, or a resource built from the control devices of
+:mod:`s2ws.control` (:class:`~s2ws.control.Resource`), as a Resource Manager over a real transport.
 
 :class:`DeviceRM` does for a socket what :class:`~s2ws.sim.RMLink` does in memory: the device's
 ResourceManagerDetails go out after the handshake; a received SelectControlType goes to the
@@ -41,9 +42,12 @@ _MAX_SLEEP = 1.0
 class DeviceRM(ResourceManager):
     """A :class:`~s2ws.sim.DeviceSim` behind the async RM; see the module docstring.
 
-    ``device`` is a simulator or a name of :data:`s2ws.sim.DEVICES` (built at ``clock()`` with
-    ``interval`` between measurements, simulated time). ``refused`` lists what the simulator
-    produced that our own session refused to send (a bug of the simulator if not empty).
+    ``device`` is a simulator, a name of :data:`s2ws.sim.DEVICES` (built at ``clock()`` with
+    ``interval`` between measurements, simulated time), or a :class:`~s2ws.control.Resource`:
+    a real device's details and control devices, so that a device maker writes only the
+    device part (``DeviceRM(Resource(details, FRBCDevice(...)))``). ``refused`` lists what the
+    device produced that our own session refused to send (a bug of the device if not empty).
+    Between sessions the device is deselected, so every session starts from scratch.
     """
 
     def __init__(
@@ -141,6 +145,13 @@ class DeviceRM(ResourceManager):
                 await asyncio.sleep(0)
 
     def publish(self, messages: list[S2Message]) -> None:
-        """Send what the simulator produced outside tick and handle (``reconfigure``, ``load``)."""
-        self._send_now(self._live(), messages)
+        """Send what the device produced outside tick and handle (``reconfigure``, ``load``,
+        ``set_fill_level``). Without a session they are dropped, not raised: the device keeps its
+        state, and the next selection publishes it again."""
+        session = self.session
+        if session is None or session.closed:
+            if messages:
+                log.debug("no session: %d message(s) not sent", len(messages))
+            return
+        self._send_now(session, messages)
         self._wake.set()

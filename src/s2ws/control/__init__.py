@@ -50,6 +50,7 @@ from .quantities import (
     value_at,
     value_of,
 )
+from .resource import ControlDevice, Resource, control_type_of
 from .scheduler import TERMINAL, Decision, InstructionLike, InstructionScheduler, status_update
 from .timers import TimerBook, timer_status
 
@@ -61,6 +62,7 @@ __all__ = [
     "ActiveLimits",
     "AllowedLimits",
     "ContainerOptions",
+    "ControlDevice",
     "DDBCDescription",
     "DDBCDevice",
     "DDBCView",
@@ -89,11 +91,13 @@ __all__ = [
     "QuantityValue",
     "Reach",
     "Reachability",
+    "Resource",
     "SequenceOption",
     "TimerBook",
     "amount_of",
     "amount_unit",
     "commodity_of",
+    "control_type_of",
     "element_for",
     "energy_of",
     "factor_for",
