@@ -515,7 +515,7 @@ class Session:
             label = f": {message.diagnostic_label}" if message.diagnostic_label is not UNSET else ""
             reason = f"the peer sent SessionRequest {message.request.value}{label}"
             if self.close_grace > timedelta(0) and self._drop_retries(reason):
-                self._start_draining(reason, reconnect, now)
+                self._enter_closing(reason, now, by_peer=True, reconnect=reconnect)
             else:
                 self._mark_closed(reason, True, reconnect)
 
@@ -678,12 +678,7 @@ class Session:
         if self.close_grace <= timedelta(0):
             self._mark_closed(reason, by_peer=False)
             return
-        self.closing = True
-        self.close_reason = reason
-        self.phase = Phase.CLOSED
-        self._handshake_deadline = None
-        self._closing_request = request.message_id
-        self._close_deadline = now + self.close_grace
+        self._enter_closing(reason, now, request=request.message_id)
 
     def _drop_retries(self, reason: str) -> bool:
         """The peer ended the session: forget messages waiting to be sent again (they may not be
@@ -697,14 +692,17 @@ class Session:
                 awaiting = True
         return awaiting
 
-    def _start_draining(self, reason: str, reconnect: bool, now: datetime) -> None:
-        """The peer's SessionRequest is answered: wait, up to the grace, for the answers it owes us."""
+    def _enter_closing(
+        self, reason: str, now: datetime, *, request: str | None = None, by_peer: bool = False, reconnect: bool = False
+    ) -> None:
+        """Accept nothing new and wait, up to the grace, for the answer to our SessionRequest
+        (``request``) or, without one, for every answer the peer still owes us."""
         self.closing = True
         self.close_reason = reason
         self.phase = Phase.CLOSED
         self._handshake_deadline = None
-        self._closing_request = None
-        self._closing_by_peer = True
+        self._closing_request = request
+        self._closing_by_peer = by_peer
         self._closing_reconnect = reconnect
         self._close_deadline = now + self.close_grace
 
