@@ -21,7 +21,9 @@ s2-python's `S2AsyncConnection` on it with these handlers:
 - DDBC: nothing to instruct; s2-python 0.11.1 cannot parse a schema-valid DDBC.SystemDescription and
   answers it INVALID_MESSAGE by itself, and once that answer is sent the session has done its job;
 - InstructionStatusUpdate: OK; a terminal status for that instruction ends the session: SessionRequest
-  TERMINATE, then the WebSocket is closed;
+  TERMINATE; the RM closes the WebSocket once it has the answers to what it sent before the request
+  (what crosses the request is still answered); after CLOSE_WAIT seconds without that, the script
+  closes it;
 - SessionRequest from the RM: OK, then the WebSocket is closed;
 - every other RM message of FRBC, of no control type, or of the selected control type: OK (s2-python's
   own answer when it cannot parse one); a message of another control type gets no answer.
@@ -106,6 +108,9 @@ from wirelog import TERMINAL_INSTRUCTION_STATUSES, Recorder, capture_s2python_lo
 Handler = Callable[[S2AsyncConnection, S2ConnectionEventsAndMessages, SendOkayRunAsync], Coroutine[Any, Any, None]]
 
 # RM messages that need nothing but the automatic OK
+CLOSE_WAIT = 5.0
+"""Seconds the script waits, after its TERMINATE, for the RM to close the WebSocket (s2ws waits at
+most its 2 s close grace for the answers it is owed)."""
 PLAIN_RM_MESSAGES: tuple[type[S2MessageWithID], ...] = (
     PowerMeasurement,
     PowerForecast,
@@ -481,6 +486,10 @@ class CemSession:
                                 diagnostic_label="interop scenario complete",
                             )
                         )
+                    # the RM closes once it has our answers to what it sent before the request; closing
+                    # first would cut off an answer s2-python is still writing (it logs an error then)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(run_task), CLOSE_WAIT)
                 # the receive loop ends once the close handshake is done, and run() with it
                 await self.ws.close()
             await run_task
