@@ -162,10 +162,11 @@ class Competitor:
 
 
 def competitors(
-    echo_url: str, cem_url: str, unchecked_url: str, with_s2python: bool, max_outstanding: int
+    echo_url: str, cem_url: str, unchecked_url: str, uncorked_url: str, with_s2python: bool, max_outstanding: int
 ) -> list[Competitor]:
     peer = [sys.executable, "-m", "bench.session_peer"]
     rm = [*peer, "rm", "--url", cem_url, "--max-outstanding", str(max_outstanding)]
+    uncorked_rm = [*peer, "rm", "--url", uncorked_url, "--max-outstanding", str(max_outstanding), "--no-cork"]
     both = {"pipelined": "pipelined", "sequential": "sequential"}
     out = [
         Competitor(FLOOR, "aiohttp client loop", "aiohttp echo", "none", [*peer, "raw", "--url", echo_url], both),
@@ -190,6 +191,22 @@ def competitors(
             "s2ws CEM without SessionContext",
             "none",
             [*peer, "raw", "--s2", "--url", unchecked_url],
+            both,
+        ),
+        Competitor(
+            "s2ws-uncorked",
+            "s2ws RM (Client, cork off)",
+            "s2ws CEM, cork off",
+            "none",
+            [*uncorked_rm, "--transport", "client"],
+            both,
+        ),
+        Competitor(
+            "loop-to-uncorked",
+            "aiohttp client loop",
+            "s2ws CEM, cork off",
+            "none",
+            [*peer, "raw", "--s2", "--url", uncorked_url],
             both,
         ),
     ]
@@ -223,12 +240,15 @@ async def measure_throughput(args: argparse.Namespace, progress: Any) -> Through
     note = "" if with_s2python else f"s2-python not measured: {S2PYTHON_PYTHON} is missing (`make interop-venv`)"
     cem = await serve(cem_factory, on_event=cem_on_event)
     unchecked = await serve(cem_factory_unchecked, on_event=cem_on_event)
+    uncorked = await serve(cem_factory, on_event=cem_on_event, cork=False)
     runner = web.AppRunner(echo_app(), handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     echo_url = f"ws://127.0.0.1:{runner.addresses[0][1]}/"
-    rows = competitors(echo_url, cem.url(), unchecked.url(), with_s2python, max(args.pipelined, 1000) + 100)
+    rows = competitors(
+        echo_url, cem.url(), unchecked.url(), uncorked.url(), with_s2python, max(args.pipelined, 1000) + 100
+    )
     sizes = {"pipelined": args.pipelined, "sequential": args.sequential}
     try:
         for row in list(rows):
@@ -259,6 +279,7 @@ async def measure_throughput(args: argparse.Namespace, progress: Any) -> Through
         await asyncio.gather(*(row.peer.stop(10.0) for row in rows if row.peer is not None))
         await cem.close()
         await unchecked.close()
+        await uncorked.close()
         await runner.cleanup()
     return Throughput(rows, args.pipelined, args.sequential, args.runs, note)
 
@@ -374,6 +395,9 @@ LEGEND = {
     "s2ws-rm-plain": "the same engine and driver over a bare aiohttp WebSocket",
     "loop-to-cem": "the floor's client loop (handshake first) against the s2ws CEM: only the server differs",
     "loop-to-unchecked": "the same against a CEM whose Session has no checker (no rule context)",
+    "s2ws-uncorked": "the s2ws RM and CEM as they ship, but with corking off at both ends"
+    " (Client(cork=False), serve(cork=False)): every frame written at once, one packet each",
+    "loop-to-uncorked": "the floor's client loop against that uncorked CEM",
     "s2python": "s2-python 0.11.1 (WebsocketClientMedium, S2AsyncConnection): send_and_forget then the"
     " statuses from its awaiter (pipelined); send_msg_and_await_reception_status (sequential)",
     "s2python-gather": "s2-python, asyncio.gather of send_msg_and_await_reception_status for all messages",
@@ -501,6 +525,18 @@ def analysis(t: Throughput | None, idles: Sequence[Idle]) -> list[str]:
             )
             if plain and shipped:
                 line += f", the s2ws RM -> CEM pair from {plain:.1f} to {shipped:.1f} µs"
+            out.append(line + ".")
+        uncorked, loop_uncorked = _per_message(rows, "s2ws-uncorked"), _per_message(rows, "loop-to-uncorked")
+        if floor and shipped and uncorked:
+            line = (
+                f"Corking: with every frame written at once the s2ws RM -> CEM pair takes {uncorked:.1f} µs per"
+                f" message instead of {shipped:.1f} ({floor / uncorked:.0%} of the floor instead of"
+                f" {floor / shipped:.0%})"
+            )
+            if loop and loop_uncorked:
+                line += (
+                    f"; the floor's loop gets its answers from the CEM in {loop_uncorked:.1f} instead of {loop:.1f} µs"
+                )
             out.append(line + ".")
         if floor and plain and shipped:
             out.append(

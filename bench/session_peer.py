@@ -11,7 +11,8 @@ Kinds of client (the first argument):
 
 - ``rm``: an s2ws RM, the sans-I/O ``Session`` driven by the transport. ``--transport client`` is
   ``s2ws.transport.Client`` as it ships (no permessage-deflate unless asked for);
-  ``--transport plain`` is the same engine and driver over a bare aiohttp WebSocket.
+  ``--transport plain`` is the same engine and driver over a bare aiohttp WebSocket. ``--no-cork``
+  writes every frame at once instead of corking a burst until the event loop turns.
   The RM validates every message in ``Session.send`` and decodes and matches every ReceptionStatus.
 - ``raw``: a bare aiohttp client loop writing ready-made frames and counting answer frames without
   decoding them: the same loop against the echo floor and (``--s2``, which first runs the handshake with
@@ -177,7 +178,7 @@ async def rm_main(args: argparse.Namespace) -> None:
     stop: Callable[[], None]
     async with aiohttp.ClientSession() as http:  # used by the plain transport only
         if args.transport == "client":
-            client = Client(args.url, peer.factory, reconnect=None, on_event=peer.on_event)
+            client = Client(args.url, peer.factory, reconnect=None, on_event=peer.on_event, cork=args.cork)
             task = asyncio.create_task(client.run())
             stop = client.close
         else:
@@ -185,7 +186,10 @@ async def rm_main(args: argparse.Namespace) -> None:
             connection = Connection(side="client", url=args.url)
             engine = peer.factory(connection)
             driver = Driver(
-                engine, AiohttpChannel(ws), functools.partial(peer.on_event, connection), connection=connection
+                engine,
+                AiohttpChannel(ws, cork=args.cork),
+                functools.partial(peer.on_event, connection),
+                connection=connection,
             )
             task = asyncio.create_task(driver.run())
             stop = driver.stop
@@ -369,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     rm = sub.add_parser("rm", help="an s2ws RM engine driven by the transport")
     rm.add_argument("--transport", choices=("client", "plain"), default="client")
     rm.add_argument("--max-outstanding", type=int, default=1000)
+    rm.add_argument("--cork", action=argparse.BooleanOptionalAction, default=True, help="cork bursts (as shipped)")
     raw = sub.add_parser("raw", help="the bare aiohttp client loop")
     raw.add_argument("--s2", action="store_true", help="run the S2 handshake first (the server is a CEM)")
     raw.add_argument("--deflate", action="store_true", help="offer permessage-deflate as s2ws's Client does")

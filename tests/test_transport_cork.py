@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from s2ws.transport import Client, serve
 from s2ws.transport.aiohttp_channel import AiohttpChannel
+from test_transport_fakes import Factory
 
 TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 needs_cork = pytest.mark.skipif(TCP_CORK is None, reason="TCP_CORK is a Linux socket option; not on this OS")
@@ -162,3 +164,27 @@ async def test_a_closed_socket_does_not_break_the_turns_end(monkeypatch: pytest.
         monkeypatch.setattr(s.channel, "_sock", sock)
         sock.setsockopt(socket.IPPROTO_TCP, TCP_CORK, 0)  # what the closed socket would no longer hold
         assert await s.texts(2) == ["a", "b"]
+
+
+@pytest.mark.parametrize("cork", [True, False])
+async def test_server_and_client_pass_the_cork_option_to_their_channels(cork: bool) -> None:
+    server_factory, client_factory = Factory("server"), Factory("client")
+    server = await serve(server_factory, cork=cork)
+    client = Client(server.url(), client_factory, reconnect=None, cork=cork)
+    task = asyncio.create_task(client.run())
+    try:
+        async with asyncio.timeout(10):
+            while not (server_factory.connections and client_factory.connections):
+                await asyncio.sleep(0.005)
+            for connection in (server_factory.connections[0], client_factory.connections[0]):
+                while connection._driver is None:
+                    await asyncio.sleep(0.005)
+                channel = connection._driver.channel
+                assert isinstance(channel, AiohttpChannel)
+                assert channel._cork_enabled is (cork and TCP_CORK is not None)
+            client.close()
+            await task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.close()

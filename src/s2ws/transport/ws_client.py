@@ -64,6 +64,10 @@ class Client:
     each end, idle or not). The standard says implementations SHOULD support the extension; the s2ws
     server does, so a peer that offers it still gets it. Offer it for a slow or metered link that
     carries many large descriptions and forecasts.
+
+    ``cork`` (on by default) holds a burst of frames written in one turn of the event loop until the
+    turn ends, so that it leaves in full TCP segments; a lone frame is written at once either way
+    (see :mod:`s2ws.transport.aiohttp_channel`).
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class Client:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         compress: bool = False,
+        cork: bool = True,
     ) -> None:
         options = (("ssl", ssl), ("ca_file", ca_file), ("pinned_sha256", pinned_sha256))
         given = [name for name, value in options if value is not None]
@@ -113,6 +118,7 @@ class Client:
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
         self._compress = bool(compress)
+        self._cork = bool(cork)
         self._clock = clock
         self._backoff = Backoff(reconnect or _DEFAULT_POLICY, rng)
         self._closing = False
@@ -222,7 +228,7 @@ class Client:
         on_event = functools.partial(self._on_event, connection) if self._on_event is not None else None
         driver = Driver(
             engine,
-            AiohttpChannel(ws),
+            AiohttpChannel(ws, cork=self._cork),
             on_event,
             clock=self._clock,
             close_timeout=self._close_timeout,
@@ -304,6 +310,7 @@ async def connect(
     clock: Clock = utc_now,
     rng: random.Random | None = None,
     compress: bool = False,
+    cork: bool = True,
 ) -> None:
     """Run a :class:`Client` until it stops; cancel the call to disconnect gracefully."""
     client = Client(
@@ -323,5 +330,6 @@ async def connect(
         clock=clock,
         rng=rng,
         compress=compress,
+        cork=cork,
     )
     await client.run()

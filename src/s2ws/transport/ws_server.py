@@ -38,6 +38,7 @@ class _Settings:
     clock: Clock
     close_timeout: float
     compress: bool = True
+    cork: bool = True
     drivers: set[Driver] = field(default_factory=set)
 
 
@@ -56,6 +57,7 @@ def create_app(
     close_timeout: float = 5.0,
     app: web.Application | None = None,
     compress: bool = True,
+    cork: bool = True,
 ) -> web.Application:
     """An aiohttp application serving S2 WebSockets at ``path`` (or that route added to ``app``).
 
@@ -68,6 +70,10 @@ def create_app(
     SHOULD support it); the server never asks for it, so a client that does not offer it (the s2ws
     ``Client``'s default) pays nothing. ``compress=False`` refuses it: every connection then skips
     deflate's per-frame CPU and its zlib state (about 100 KiB per connection for its whole life).
+
+    ``cork`` holds a burst of frames written in one turn of the event loop until the turn ends, so
+    that it leaves in full TCP segments (see :mod:`s2ws.transport.aiohttp_channel`); ``cork=False``
+    writes every frame at once.
     """
     settings = _Settings(
         session_factory=session_factory,
@@ -78,6 +84,7 @@ def create_app(
         clock=clock,
         close_timeout=close_timeout,
         compress=bool(compress),
+        cork=bool(cork),
     )
     app = app if app is not None else web.Application()
     app[_SETTINGS] = settings
@@ -113,7 +120,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     on_event = functools.partial(settings.on_event, connection) if settings.on_event is not None else None
     driver = Driver(
         engine,
-        AiohttpChannel(ws),
+        AiohttpChannel(ws, cork=settings.cork),
         on_event,
         clock=settings.clock,
         close_timeout=settings.close_timeout,
@@ -194,10 +201,12 @@ async def serve(
     clock: Clock = utc_now,
     close_timeout: float = 5.0,
     compress: bool = True,
+    cork: bool = True,
 ) -> Server:
     """Listen on ``host:port`` (``wss`` when ``ssl_context`` is given) and return the running :class:`Server`.
 
-    ``compress``: accept permessage-deflate when a client offers it (see :func:`create_app`).
+    ``compress``: accept permessage-deflate when a client offers it; ``cork``: hold a burst of
+    frames until the loop turns (both: see :func:`create_app`).
     """
     app = create_app(
         session_factory,
@@ -209,6 +218,7 @@ async def serve(
         clock=clock,
         close_timeout=close_timeout,
         compress=compress,
+        cork=cork,
     )
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=close_timeout + 2.0)
     await runner.setup()
