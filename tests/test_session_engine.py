@@ -655,6 +655,16 @@ def test_a_peers_request_closes_when_the_grace_ends_without_the_answers() -> Non
     assert pair.rm.events() == [SessionClosed("the peer sent SessionRequest RECONNECT", by_peer=True, reconnect=True)]
 
 
+def test_the_socket_closing_while_draining_keeps_the_peers_reason() -> None:
+    pair, _, request_id = _rm_status_crossing_a_terminate()
+    pair.rm.receive(frame(SessionRequest(message_id=request_id, request=SessionRequestType.RECONNECT)), T0)
+    pair.rm.events()
+    assert pair.rm.closing
+    pair.rm.close("peer closed", T0)  # the peer closed its socket right after its request
+    assert pair.rm.closed and pair.rm.reconnect_requested and pair.rm.next_wakeup() is None
+    assert pair.rm.events() == [SessionClosed("the peer sent SessionRequest RECONNECT", by_peer=True, reconnect=True)]
+
+
 def test_a_peers_request_drops_pending_retries_and_closes_at_once_if_nothing_else_is_owed() -> None:
     pair = Pair.create(cem={"handler": _fails(1, TemporaryError("busy"))[1]})
     pair.initialize()
