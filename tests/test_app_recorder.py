@@ -13,7 +13,7 @@ import pytest
 from interop_support import read_transcript
 from s2ws import encode, new_id
 from s2ws.app import Frame, Recorder, View
-from s2ws.app.view import fit, render
+from s2ws.app.live_log import fit, render
 from s2ws.messages import (
     ControlType,
     ReceptionStatus,

@@ -6,25 +6,37 @@
   :class:`SimulatedBattery` and :class:`SimulatedPV` are complete examples; :class:`DeviceRM` runs
   any simulator of :data:`s2ws.sim.DEVICES`, on a :class:`SimClock` when time should run faster.
 - :func:`on`: typed per-instance handlers. :class:`BlockingRM`: for RM code that is not async.
-- :class:`Recorder` writes transcripts for ``s2ws replay``; :class:`View` is the live log.
+- :class:`Recorder` writes transcripts for ``s2ws replay``; :class:`LiveLog` prints the live log
+  (one line per message with its answer). ``View`` is its former name, kept for old imports.
+
+"View" in s2ws means one thing: a control-type view of :mod:`s2ws.control` (``RMHandle.view``).
+
+Modules: ``application`` (:class:`AppBase`), ``handle`` (:class:`SessionHandle`), ``observe``
+(:class:`Frame`, :class:`Observer`, :class:`AppSession`), ``instructions``
+(:class:`InstructionRecord`), ``worker``, ``describe``, ``cem``, ``rm``, ``device_rm``,
+``simulated``, ``blocking``, ``live_log``, ``recorder``, ``clock``, ``console``.
 
 This layer uses asyncio and the transports; the layers below it stay free of I/O.
 """
 
 from __future__ import annotations
 
-from .base import AppSession, InstructionRecord, SessionHandle
 from .blocking import BlockingRM, LoopThread
 from .cem import CEM, DEFAULT_PREFERENCE, RMHandle
 from .clock import SimClock
 from .device_rm import DeviceRM
+from .handle import SessionHandle
 from .handlers import on
-from .observe import Frame, Observer
+from .instructions import InstructionRecord
+from .live_log import LiveLog
+from .observe import AppSession, Frame, Observer
 from .planner import PlannerCEM
 from .recorder import Recorder
 from .rm import ResourceManager
 from .simulated import SimulatedBattery, SimulatedPV
-from .view import View
+
+View = LiveLog
+"""The former name of :class:`LiveLog`."""
 
 __all__ = [
     "CEM",
@@ -34,6 +46,7 @@ __all__ = [
     "DeviceRM",
     "Frame",
     "InstructionRecord",
+    "LiveLog",
     "LoopThread",
     "Observer",
     "PlannerCEM",

@@ -35,7 +35,7 @@ from ..messages.base import S2Message
 from ..messages.common import ReceptionStatus
 from ..messages.enums import InstructionStatus
 from ..session.events import MessageReceived
-from .base import SessionHandle
+from .handle import SessionHandle
 from .rm import ResourceManager
 
 __all__ = ["BlockingRM", "LoopThread"]

@@ -41,7 +41,9 @@ from ..transport.driver import Driver
 from ..transport.engine import Connection
 from ..transport.options import DEFAULT_MAX_FRAME_BYTES
 from ..transport.ws_server import Server, serve
-from .base import AppBase, SessionHandle, describe_error
+from .application import AppBase
+from .describe import describe_error
+from .handle import SessionHandle
 from .planners import make_view
 
 __all__ = ["CEM", "DEFAULT_PREFERENCE", "RMHandle"]

@@ -1,5 +1,5 @@
 """What the long-running commands (``s2ws cem``, ``s2ws rm simulate``, ``s2ws demo``) share:
-stopping on SIGINT/SIGTERM or after a duration, the live view's clock, logging, HOST:PORT.
+stopping on SIGINT/SIGTERM or after a duration, the live log's clock, logging, HOST:PORT.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from .live_log import LiveLog
 from .observe import Observer
 from .recorder import Recorder
-from .view import View
 
 __all__ = ["Stopper", "configure_logging", "observers_for", "parse_listen", "parse_origin", "ticking"]
 
@@ -92,27 +92,27 @@ class Stopper:
         return "finished"
 
 
-def observers_for(view: View | None, record: str | None) -> list[Observer]:
-    """The live view (when wanted) and the transcript recorder (with ``--record``)."""
+def observers_for(live_log: LiveLog | None, record: str | None) -> list[Observer]:
+    """The live log (when wanted) and the transcript recorder (with ``--record``)."""
     found: list[Observer] = []
-    if view is not None:
-        found.append(view)
+    if live_log is not None:
+        found.append(live_log)
     if record:
         found.append(Recorder(record))
     return found
 
 
 @contextlib.asynccontextmanager
-async def ticking(views: Sequence[View], interval: float = 0.2) -> AsyncIterator[None]:
-    """Keep the live views printing lines that wait in vain for an answer."""
+async def ticking(live_logs: Sequence[LiveLog], interval: float = 0.2) -> AsyncIterator[None]:
+    """Keep the live logs printing lines that wait in vain for an answer."""
 
     async def tick() -> None:
         while True:
             await asyncio.sleep(interval)
-            for view in views:
-                view.tick()
+            for live_log in live_logs:
+                live_log.tick()
 
-    task = asyncio.create_task(tick()) if views else None
+    task = asyncio.create_task(tick()) if live_logs else None
     try:
         yield
     finally:

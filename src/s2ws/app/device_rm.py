@@ -26,8 +26,9 @@ from ..messages.common import ResourceManagerDetails, SelectControlType
 from ..messages.enums import ControlType
 from ..session.events import MessageReceived, RejectedIncoming, SessionClosed
 from ..sim import DEVICES, DeviceSim
-from .base import SessionHandle, describe_error
 from .clock import clock_speed, scaled_timeouts
+from .describe import describe_error
+from .handle import SessionHandle
 from .handlers import on
 from .rm import ResourceManager
 

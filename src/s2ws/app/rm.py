@@ -41,7 +41,9 @@ from ..transport.engine import Connection
 from ..transport.options import MIN_HEARTBEAT
 from ..transport.tls import StrPath
 from ..transport.ws_client import Client, EndpointProvider
-from .base import AppBase, SessionHandle, describe_error
+from .application import AppBase
+from .describe import describe_error
+from .handle import SessionHandle
 
 __all__ = ["ResourceManager"]
 

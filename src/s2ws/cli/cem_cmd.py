@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     from ..app.clock import SimClock
     from ..app.console import Stopper, observers_for, say, ticking
+    from ..app.live_log import LiveLog
     from ..app.planner import PlannerCEM
     from ..app.planners import STEP
-    from ..app.view import View
     from ..errors import TransportConfigError
     from ..transport.tls import server_ssl_context
 
@@ -101,7 +101,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     except TransportConfigError as exc:
         print(f"s2ws cem: {exc}", file=sys.stderr)
         return 2
-    view = None if args.quiet else View()
+    view = None if args.quiet else LiveLog()
     try:
         observers = observers_for(view, args.record)
     except OSError as exc:

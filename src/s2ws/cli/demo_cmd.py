@@ -65,11 +65,11 @@ async def _demo(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from ..app.console import Stopper, observers_for, say, ticking
+    from ..app.live_log import LiveLog
     from ..app.planner import PlannerCEM
     from ..app.simulated import SimulatedBattery, SimulatedPV
-    from ..app.view import View
 
-    view = None if args.quiet else View()
+    view = None if args.quiet else LiveLog()
     try:
         observers = observers_for(view, args.record)
     except OSError as exc:

@@ -106,11 +106,11 @@ async def _simulate(args: argparse.Namespace) -> int:
     from ..app.clock import SimClock
     from ..app.console import Stopper, observers_for, say, ticking
     from ..app.device_rm import DeviceRM
-    from ..app.view import View
+    from ..app.live_log import LiveLog
     from ..errors import ConnectError, TransportConfigError
     from ..transport.backoff import ReconnectPolicy
 
-    view = None if args.quiet else View()
+    view = None if args.quiet else LiveLog()
     try:
         observers = observers_for(view, args.record)
     except OSError as exc:

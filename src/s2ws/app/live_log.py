@@ -30,7 +30,7 @@ from ..messages.base import UNSET, S2Message, message_type_of
 from ..session.policy import NIL_ID
 from .observe import Frame, Observer
 
-__all__ = ["View", "fit", "render", "short", "summarize"]
+__all__ = ["LiveLog", "fit", "render", "short", "summarize"]
 
 _ARROWS = {"cem>rm": "CEM -> RM", "rm>cem": "RM -> CEM"}
 _OPPOSITE = {"cem>rm": "rm>cem", "rm>cem": "cem>rm"}
@@ -78,7 +78,7 @@ def _time(moment: datetime) -> str:
 
 @dataclass(eq=False)
 class _Session:
-    """What the view remembers about one session to name things."""
+    """What the log remembers about one session to name things."""
 
     label: str
     names: OrderedDict[str, str] = field(default_factory=OrderedDict)
@@ -172,7 +172,7 @@ def summarize(message: S2Message, names: Callable[[str], str] = short) -> str:
     return short(message_id) if isinstance(message_id, str) else ""
 
 
-class View(Observer):
+class LiveLog(Observer):
     """Prints the live log to ``stream``. Call :meth:`tick` now and then (a few times a second) so
     a message nobody answers is still printed after ``hold`` seconds."""
 
@@ -334,10 +334,10 @@ class View(Observer):
 
 
 def render(frames: Iterable[Frame], **options: Any) -> list[str]:
-    """The view of a finished list of frames, as lines (for tests and for reading transcripts)."""
+    """The live log of a finished list of frames, as lines (for tests and for reading transcripts)."""
     out = io.StringIO()
-    view = View(out, **options)
+    log = LiveLog(out, **options)
     for item in frames:
-        view.frame(item)
-    view.close()
+        log.frame(item)
+    log.close()
     return out.getvalue().splitlines()
