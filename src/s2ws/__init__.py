@@ -1,18 +1,319 @@
 """s2ws: S2 (EN 50491-12-2) energy flexibility as JSON messages over WebSockets.
 
-The top level re-exports the models, the codec and the errors; the session engine,
-transports and tools live in their own subpackages so that importing s2ws stays cheap.
+The top level holds what every user of S2 messages needs: the typed models of every message and
+object, the codec and the exception tree. Everything else lives in its own subpackage, so that
+``import s2ws`` stays cheap:
+
+- :mod:`s2ws.rm`: what a device maker needs to write a Resource Manager.
+- :mod:`s2ws.cem`: what an energy-management developer needs to write a CEM.
+- :mod:`s2ws.control`: the five control types' device models (RM side) and views (CEM side).
+- :mod:`s2ws.app`: the async applications; :mod:`s2ws.transport`: the WebSocket transports;
+  :mod:`s2ws.session`: the sans-I/O session engine; :mod:`s2ws.rules`: the rule catalogue;
+  :mod:`s2ws.sim`: device simulators.
+
+``__all__`` below is the public API of the top level; ``tests/test_public_api.py`` pins it, so
+adding or removing a name is a deliberate change.
 """
 
 from __future__ import annotations
 
-from .codec import decode as decode
-from .codec import decode_as as decode_as
-from .codec import encode as encode
-from .codec import encode_checked as encode_checked
-from .codec import get_codec as get_codec
-from .codec import validate as validate
-from .errors import *  # noqa: F403
-from .messages import *  # noqa: F403
+from .codec import (
+    decode,
+    decode_as,
+    encode,
+    encode_checked,
+    get_codec,
+    validate,
+)
+from .errors import (
+    AuthenticationError,
+    CertificateError,
+    ChannelClosed,
+    ConnectError,
+    DecodeError,
+    EncodeError,
+    InstructionRefused,
+    InstructionStateError,
+    InvalidContent,
+    InvalidData,
+    InvalidMessage,
+    OutstandingLimitError,
+    PermanentError,
+    ProfileError,
+    ResolutionError,
+    RuleViolation,
+    S2Error,
+    SessionClosedError,
+    SessionError,
+    StatusError,
+    TemporaryError,
+    TransportConfigError,
+    TransportError,
+)
+from .messages.base import (
+    ID,
+    ID_MATCH_PATTERN,
+    ID_PATTERN,
+    UNSET,
+    Duration,
+    S2Message,
+    S2Object,
+    Timestamp,
+    UnsetType,
+    message_type_of,
+    new_id,
+)
+from .messages.catalogue import (
+    CONTROL_TYPE_PREFIXES,
+    MESSAGE_INFO,
+    REVOCABLE_TYPES,
+    MessageInfo,
+)
+from .messages.common import (
+    Handshake,
+    HandshakeResponse,
+    InstructionStatusUpdate,
+    NumberRange,
+    PowerForecast,
+    PowerForecastElement,
+    PowerForecastValue,
+    PowerMeasurement,
+    PowerRange,
+    PowerValue,
+    ReceptionStatus,
+    ResourceManagerDetails,
+    RevokeObject,
+    Role,
+    SelectControlType,
+    SessionRequest,
+    Timer,
+    Transition,
+)
+from .messages.ddbc import (
+    DDBCActuatorDescription,
+    DDBCActuatorStatus,
+    DDBCAverageDemandRateForecast,
+    DDBCAverageDemandRateForecastElement,
+    DDBCInstruction,
+    DDBCOperationMode,
+    DDBCPresentDemandStatus,
+    DDBCSystemDescription,
+    DDBCSystemDescriptionV1,
+    DDBCTimerStatus,
+)
+from .messages.enums import (
+    Commodity,
+    CommodityQuantity,
+    ControlType,
+    Currency,
+    EnergyManagementRole,
+    InstructionStatus,
+    PEBCPowerEnvelopeConsequenceType,
+    PEBCPowerEnvelopeLimitType,
+    PPBCPowerSequenceStatus,
+    ReceptionStatusValues,
+    RevokableObjects,
+    RoleType,
+    SessionRequestType,
+)
+from .messages.frbc import (
+    FRBCActuatorDescription,
+    FRBCActuatorStatus,
+    FRBCFillLevelTargetProfile,
+    FRBCFillLevelTargetProfileElement,
+    FRBCInstruction,
+    FRBCLeakageBehaviour,
+    FRBCLeakageBehaviourElement,
+    FRBCOperationMode,
+    FRBCOperationModeElement,
+    FRBCStorageDescription,
+    FRBCStorageStatus,
+    FRBCSystemDescription,
+    FRBCTimerStatus,
+    FRBCUsageForecast,
+    FRBCUsageForecastElement,
+)
+from .messages.ombc import (
+    OMBCInstruction,
+    OMBCOperationMode,
+    OMBCStatus,
+    OMBCSystemDescription,
+    OMBCTimerStatus,
+)
+from .messages.pebc import (
+    PEBCAllowedLimitRange,
+    PEBCEnergyConstraint,
+    PEBCInstruction,
+    PEBCPowerConstraints,
+    PEBCPowerEnvelope,
+    PEBCPowerEnvelopeElement,
+)
+from .messages.ppbc import (
+    PPBCEndInterruptionInstruction,
+    PPBCPowerProfileDefinition,
+    PPBCPowerProfileStatus,
+    PPBCPowerSequence,
+    PPBCPowerSequenceContainer,
+    PPBCPowerSequenceContainerStatus,
+    PPBCPowerSequenceElement,
+    PPBCScheduleInstruction,
+    PPBCStartInterruptionInstruction,
+)
+from .messages.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    Profile,
+    get_profile,
+    normalize_version,
+)
+from .messages.states import (
+    PHASE_RULES,
+    Phase,
+    check_allowed,
+)
+
+__all__ = [  # noqa: RUF022 (grouped by topic, sorted within each group)
+    # The codec: JSON text <-> typed messages, and checks
+    "decode",
+    "decode_as",
+    "encode",
+    "encode_checked",
+    "get_codec",
+    "validate",
+    # The exception tree (drawn in s2ws.errors)
+    "AuthenticationError",
+    "CertificateError",
+    "ChannelClosed",
+    "ConnectError",
+    "DecodeError",
+    "EncodeError",
+    "InstructionRefused",
+    "InstructionStateError",
+    "InvalidContent",
+    "InvalidData",
+    "InvalidMessage",
+    "OutstandingLimitError",
+    "PermanentError",
+    "ProfileError",
+    "ResolutionError",
+    "RuleViolation",
+    "S2Error",
+    "SessionClosedError",
+    "SessionError",
+    "StatusError",
+    "TemporaryError",
+    "TransportConfigError",
+    "TransportError",
+    # Message basics, the message catalogue and the wire profiles
+    "CONTROL_TYPE_PREFIXES",
+    "DEFAULT_PROFILE",
+    "Duration",
+    "ID",
+    "ID_MATCH_PATTERN",
+    "ID_PATTERN",
+    "MESSAGE_INFO",
+    "MessageInfo",
+    "PROFILES",
+    "Profile",
+    "REVOCABLE_TYPES",
+    "S2Message",
+    "S2Object",
+    "Timestamp",
+    "UNSET",
+    "UnsetType",
+    "get_profile",
+    "message_type_of",
+    "new_id",
+    "normalize_version",
+    # Session phases: which message may be sent when
+    "PHASE_RULES",
+    "Phase",
+    "check_allowed",
+    # Enumerations
+    "Commodity",
+    "CommodityQuantity",
+    "ControlType",
+    "Currency",
+    "EnergyManagementRole",
+    "InstructionStatus",
+    "PEBCPowerEnvelopeConsequenceType",
+    "PEBCPowerEnvelopeLimitType",
+    "PPBCPowerSequenceStatus",
+    "ReceptionStatusValues",
+    "RevokableObjects",
+    "RoleType",
+    "SessionRequestType",
+    # Messages and objects common to every control type
+    "Handshake",
+    "HandshakeResponse",
+    "InstructionStatusUpdate",
+    "NumberRange",
+    "PowerForecast",
+    "PowerForecastElement",
+    "PowerForecastValue",
+    "PowerMeasurement",
+    "PowerRange",
+    "PowerValue",
+    "ReceptionStatus",
+    "ResourceManagerDetails",
+    "RevokeObject",
+    "Role",
+    "SelectControlType",
+    "SessionRequest",
+    "Timer",
+    "Transition",
+    # FRBC: fill-rate based control
+    "FRBCActuatorDescription",
+    "FRBCActuatorStatus",
+    "FRBCFillLevelTargetProfile",
+    "FRBCFillLevelTargetProfileElement",
+    "FRBCInstruction",
+    "FRBCLeakageBehaviour",
+    "FRBCLeakageBehaviourElement",
+    "FRBCOperationMode",
+    "FRBCOperationModeElement",
+    "FRBCStorageDescription",
+    "FRBCStorageStatus",
+    "FRBCSystemDescription",
+    "FRBCTimerStatus",
+    "FRBCUsageForecast",
+    "FRBCUsageForecastElement",
+    # PEBC: power-envelope based control
+    "PEBCAllowedLimitRange",
+    "PEBCEnergyConstraint",
+    "PEBCInstruction",
+    "PEBCPowerConstraints",
+    "PEBCPowerEnvelope",
+    "PEBCPowerEnvelopeElement",
+    # PPBC: power-profile based control
+    "PPBCEndInterruptionInstruction",
+    "PPBCPowerProfileDefinition",
+    "PPBCPowerProfileStatus",
+    "PPBCPowerSequence",
+    "PPBCPowerSequenceContainer",
+    "PPBCPowerSequenceContainerStatus",
+    "PPBCPowerSequenceElement",
+    "PPBCScheduleInstruction",
+    "PPBCStartInterruptionInstruction",
+    # DDBC: demand-driven based control
+    "DDBCActuatorDescription",
+    "DDBCActuatorStatus",
+    "DDBCAverageDemandRateForecast",
+    "DDBCAverageDemandRateForecastElement",
+    "DDBCInstruction",
+    "DDBCOperationMode",
+    "DDBCPresentDemandStatus",
+    "DDBCSystemDescription",
+    "DDBCSystemDescriptionV1",
+    "DDBCTimerStatus",
+    # OMBC: operation-mode based control
+    "OMBCInstruction",
+    "OMBCOperationMode",
+    "OMBCStatus",
+    "OMBCSystemDescription",
+    "OMBCTimerStatus",
+    # The package
+    "__version__",
+]
 
 __version__ = "0.1.0"

@@ -1,7 +1,41 @@
 """The one exception tree of s2ws.
 
 Every exception that corresponds to a ReceptionStatus carries that value in ``status``, so a
-session driver can map any failure to its answer mechanically.
+session driver can map any failure to its answer mechanically. The right column is the
+ReceptionStatus a session answers with when a received message raises it; ``-`` marks errors
+that never become an answer (they concern our own sending, the transport or the application).
+``tests/test_errors.py`` checks this drawing against the classes below.
+
+```text
+S2Error                                   -
++-- StatusError                           PERMANENT_ERROR
+|   +-- DecodeError                       PERMANENT_ERROR
+|   |   +-- InvalidData                   INVALID_DATA
+|   |   +-- InvalidMessage                INVALID_MESSAGE
+|   +-- InvalidContent                    INVALID_CONTENT
+|   |   +-- RuleViolation                 INVALID_CONTENT
+|   +-- TemporaryError                    TEMPORARY_ERROR
+|   +-- PermanentError                    PERMANENT_ERROR
++-- EncodeError                           -
++-- ProfileError (also ValueError)        -
++-- TransportError                        -
+|   +-- TransportConfigError (also ValueError)  -
+|   +-- ChannelClosed                     -
+|   +-- ConnectError                      -
+|       +-- AuthenticationError           -
+|       +-- CertificateError              -
++-- SessionError                          -
+|   +-- SessionClosedError                -
+|   +-- OutstandingLimitError             -
+|   +-- InstructionStateError             -
++-- InstructionRefused                    -
++-- ResolutionError (also ValueError)     -
+```
+
+``InstructionRefused`` never becomes a ReceptionStatus: an RM's device model that refuses an
+instruction answers it OK and reports InstructionStatusUpdate REJECTED, and the CEM's views raise
+it from their instruction builders before anything is sent. Import it from ``s2ws`` (or
+``s2ws.errors``); ``s2ws.cem`` and ``s2ws.rm`` re-export it too.
 """
 
 from __future__ import annotations
