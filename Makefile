@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PIP_QUIET ?= -q
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -42,6 +42,12 @@ pytest: $(STAMP) $(S2PYTHON_STAMP)
 demo: $(STAMP)
 	$(BIN)/s2ws demo
 
+# The API reference, generated from the docstrings by pdoc into docs/api/ (not committed).
+# It fails on any pdoc warning, cross-reference naming nothing, or broken link between pages.
+docs: $(STAMP)
+	rm -rf docs/api
+	$(BIN)/python tools/api_docs.py docs/api
+
 # Benchmarks run in their own environment (s2ws, orjson and s2-python 0.11.1 side by side),
 # so that .venv stays as the tests need it; the stamp keeps it from being reinstalled each time.
 BENCH_VENV := .venv-bench
@@ -59,4 +65,4 @@ bench: $(BENCH_STAMP) $(S2PYTHON_STAMP)
 	$(BENCH_VENV)/bin/python -m bench.session --write-docs --invoked-as 'make bench'
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis

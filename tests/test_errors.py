@@ -10,7 +10,9 @@ import pytest
 import s2ws.errors as errors
 from s2ws.errors import S2Error, StatusError
 
-_LINE = re.compile(r"^(?P<indent>[|+\- ]*)(?P<name>[A-Za-z]\w*)(?: \(also (?P<also>[\w, ]+)\))?\s+(?P<status>[A-Z_]+|-)$")
+_LINE = re.compile(
+    r"^(?P<indent>[|+\- ]*)(?P<name>[A-Za-z]\w*)(?: \(also (?P<also>[\w, ]+)\))?\s+(?P<status>[A-Z_]+|-)$"
+)
 
 
 def _drawing() -> list[str]:

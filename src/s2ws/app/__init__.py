@@ -11,7 +11,7 @@
 
 "View" in s2ws means one thing: a control-type view of :mod:`s2ws.control` (``RMHandle.view``).
 
-Modules: ``application`` (:class:`AppBase`), ``handle`` (:class:`SessionHandle`), ``observe``
+Modules: ``application`` (:class:`~s2ws.app.application.AppBase`), ``handle`` (:class:`SessionHandle`), ``observe``
 (:class:`Frame`, :class:`Observer`, :class:`AppSession`), ``instructions``
 (:class:`InstructionRecord`), ``worker``, ``describe``, ``cem``, ``rm``, ``device_rm``,
 ``simulated``, ``blocking``, ``live_log``, ``recorder``, ``clock``, ``console``.

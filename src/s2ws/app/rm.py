@@ -14,7 +14,7 @@ the CEM selects a control type, and handle instructions with ``@on``::
 
     await Heater(details=...).run("wss://cem.local/s2")
 
-An RM has one session at a time; :meth:`run` reconnects with back-off (the transport's policy)
+An RM has one session at a time; :meth:`ResourceManager.run` reconnects with back-off (the transport's policy)
 and every new session starts from the handshake: details are sent again (with a fresh
 message_id) and the CEM selects again.
 """

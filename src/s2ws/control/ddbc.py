@@ -154,7 +154,7 @@ class DDBCView(_DDBCState, OperationModeView[DDBCDescription, DDBCInstruction]):
         *,
         record: bool = True,
     ) -> DDBCInstruction:
-        """A DDBC.Instruction valid at ``execution_time``, or :class:`InstructionRefused` saying why not.
+        """A DDBC.Instruction valid at ``execution_time``, or :class:`~s2ws.errors.InstructionRefused` saying why not.
 
         ``record`` keeps it as pending, so later instructions are judged from the mode it leaves.
         """

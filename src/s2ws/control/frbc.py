@@ -190,7 +190,7 @@ class FRBCView(_FRBCState, OperationModeView[FRBCSystemDescription, FRBCInstruct
     def element_for(
         self, actuator_id: str, mode_id: str, *, fill_level: float | None = None, at: datetime | None = None
     ) -> FRBCOperationModeElement:
-        """The element of the mode for the fill level, or :class:`InstructionRefused` naming the level."""
+        """The element of the mode for the fill level, or :class:`~s2ws.errors.InstructionRefused` naming the level."""
         machine = self.machine(actuator_id, at)
         mode = machine.mode(mode_id)
         assert isinstance(mode, FRBCOperationMode)
@@ -266,7 +266,7 @@ class FRBCView(_FRBCState, OperationModeView[FRBCSystemDescription, FRBCInstruct
         fill_level: float | None = None,
         record: bool = True,
     ) -> FRBCInstruction:
-        """An FRBC.Instruction valid at ``execution_time``, or :class:`InstructionRefused` saying why not.
+        """An FRBC.Instruction valid at ``execution_time``, or :class:`~s2ws.errors.InstructionRefused` saying why not.
 
         ``fill_level`` is the level expected then (default: the last reported one). ``record``
         keeps it as pending, so later instructions are judged from the mode it leaves.

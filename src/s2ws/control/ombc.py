@@ -78,7 +78,7 @@ class OMBCView(OperationModeView[OMBCSystemDescription, OMBCInstruction]):
         *,
         record: bool = True,
     ) -> OMBCInstruction:
-        """An OMBC.Instruction valid at ``execution_time``, or :class:`InstructionRefused` saying why not.
+        """An OMBC.Instruction valid at ``execution_time``, or :class:`~s2ws.errors.InstructionRefused` saying why not.
 
         ``record`` keeps it as pending, so later instructions are judged from the mode it leaves.
         """

@@ -974,7 +974,11 @@ class OperationModeDevice(OperationModeState[D], Generic[D, Ins]):
                 raise ValueError(f"{mode_id!r} at factor {factor} is not a valid state of {machine.owner}")
             self.statuses[actuator_id] = ModeStatus(mode_id, factor)
         self.on_change = on_change
+        """Carries out the :class:`ModeChange` of an instruction on the device when the instruction
+        starts; raising aborts it (ABORTED). Changes the device makes itself go through ``set_mode``."""
         self.accept = accept
+        """The device's own veto: called with the :class:`ModeChange` an instruction asks for, after
+        the S2 rules passed; a returned reason rejects it (REJECTED, rule ``device-policy``)."""
         self.strict_ids = strict_ids
         """Answer instructions with unknown ids or a factor outside [0, 1] with INVALID_CONTENT
         (raise from ``handle``) rather than ReceptionStatus OK plus REJECTED."""
@@ -989,7 +993,7 @@ class OperationModeDevice(OperationModeState[D], Generic[D, Ins]):
     def handle(self, message: S2Message, now: datetime) -> list[S2Message]:
         """React to a message from the CEM: SelectControlType, an instruction, or its revocation.
 
-        Raises :class:`InvalidContent` where the ReceptionStatus should say so (revoking an
+        Raises :class:`~s2ws.errors.InvalidContent` where the ReceptionStatus should say so (revoking an
         unknown instruction; with ``strict_ids``, an instruction naming unknown ids).
         """
         self._seen(now)
