@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..messages.base import new_id
+from ..messages.base import S2Message, new_id
 from ..messages.enums import EnergyManagementRole
 from ..messages.profiles import DEFAULT_PROFILE
 from ..rules.context import SessionContext
@@ -108,6 +108,10 @@ class AppBase:
             self._handles.pop(connection, None)
 
     # --- for subclasses --------------------------------------------------------------------------
+
+    def _judge_incoming(self, handle: SessionHandle, message: S2Message) -> None:
+        """Inside the engine's receive: the synchronous handlers decide the answer (by raising)."""
+        self._dispatch.call_sync(message, *self._handler_context(handle))
 
     def _handler_context(self, handle: SessionHandle) -> tuple[Any, ...]:
         """What handlers receive before the message: (handle,) on the CEM, () on the RM."""

@@ -4,7 +4,8 @@
 :class:`DeviceRM` does for a socket what :class:`~s2ws.sim.RMLink` does in memory: the device's
 ResourceManagerDetails go out after the handshake; a received SelectControlType goes to the
 simulator's ``on_select`` and every other message to its ``handle`` *inside* the engine's receive
-(so an :class:`~s2ws.errors.InvalidContent` it raises becomes the INVALID_CONTENT answer), and what
+(so an :class:`~s2ws.errors.InvalidContent` it raises becomes the INVALID_CONTENT answer), after
+the synchronous ``@on`` handlers of a subclass, which may refuse a message first; and what
 the simulator answers is sent right after the ReceptionStatus; between messages the simulator is
 ticked at its ``next_wakeup``.
 
@@ -29,7 +30,6 @@ from ..sim import DEVICES, DeviceSim
 from .clock import clock_speed, scaled_timeouts
 from .describe import describe_error
 from .handle import SessionHandle
-from .handlers import on
 from .rm import ResourceManager
 
 __all__ = ["DeviceRM"]
@@ -80,8 +80,10 @@ class DeviceRM(ResourceManager):
 
     # --- inside the engine's receive: the simulator decides the answer --------------------------
 
-    @on(S2Message)
-    def _simulate(self, message: S2Message) -> None:
+    def _judge_incoming(self, handle: SessionHandle, message: S2Message) -> None:
+        """The application's own synchronous handlers first (a subclass may refuse a message before
+        the device sees it), then the device, whose InvalidContent is the answer too."""
+        super()._judge_incoming(handle, message)
         now = self.clock()
         if isinstance(message, SelectControlType):
             self._outbox.extend(self.sim.on_select(message.control_type, now))

@@ -238,7 +238,7 @@ class SessionHandle:
 
     def _sync_handler(self, message: S2Message) -> None:
         """The engine's handler hook: the application's synchronous handlers decide the answer."""
-        self.app._dispatch.call_sync(message, *self.app._handler_context(self))
+        self.app._judge_incoming(self, message)
 
     def _remember_instruction(self, record: InstructionRecord) -> None:
         self.instructions[record.id] = record
