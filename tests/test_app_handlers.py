@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app_support import DEADLINE, joined
 from s2ws import (
     ControlType,
     FRBCInstruction,
@@ -31,7 +32,6 @@ from s2ws.app import CEM, RMHandle, SimulatedBattery, on
 from s2ws.app.handlers import Dispatcher, handler_specs
 from s2ws.errors import InvalidContent, SessionClosedError, TemporaryError
 from s2ws.session import RetryPolicy
-from test_app_support import DEADLINE, joined
 
 RS = ReceptionStatusValues
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 
+from app_support import DEADLINE, joined, lines_of, recorder, statuses, unanswered
 from s2ws import (
     ControlType,
     EnergyManagementRole,
@@ -33,7 +34,6 @@ from s2ws.errors import InvalidContent
 from s2ws.rules.replay import replay
 from s2ws.session import Session
 from s2ws.transport import memory_pair
-from test_app_support import DEADLINE, joined, lines_of, recorder, statuses, unanswered
 
 FRBC = ControlType.FILL_RATE_BASED_CONTROL
 PEBC = ControlType.POWER_ENVELOPE_BASED_CONTROL

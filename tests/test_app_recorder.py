@@ -10,6 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from builders import rm_details
 from interop_support import read_transcript
 from s2ws import encode, new_id
 from s2ws.app import Frame, Recorder, View
@@ -23,7 +24,6 @@ from s2ws.messages import (
     SessionRequestType,
 )
 from s2ws.session import NIL_ID
-from session_helpers import rm_details
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

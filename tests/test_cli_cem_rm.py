@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from app_support import interrupt, listening_url, s2ws_command, statuses, unanswered, wait_line
 from interop_support import REPO, free_port, is_uuid, read_transcript
 from s2ws.cli import main
-from test_app_support import interrupt, listening_url, s2ws_command, statuses, unanswered, wait_line
 
 DEADLINE = 40.0
 

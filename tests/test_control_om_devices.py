@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from rule_fixtures import (
+from builders import (
     T0,
     at,
     ddbc_actuator,

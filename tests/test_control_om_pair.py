@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from rule_fixtures import (
+from builders import (
     CEM_TO_RM,
     RM_TO_CEM,
     Session,

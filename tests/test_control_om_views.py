@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from rule_fixtures import (
+from builders import (
     CEM_TO_RM,
     L1,
     T0,

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from builders import Pair, reception_statuses
 from s2ws.codec import decode
 from s2ws.control.pebc import AllowedLimits, EnvelopeStep, PEBCDevice, PEBCView, limit_ranges
 from s2ws.errors import InstructionRefused, InvalidContent
@@ -32,7 +33,6 @@ from s2ws.messages import (
 )
 from s2ws.rules import SessionContext
 from s2ws.session import MessageReceived
-from session_helpers import Pair, reception_statuses
 
 L1 = CommodityQuantity.ELECTRIC_POWER_L1
 L2 = CommodityQuantity.ELECTRIC_POWER_L2

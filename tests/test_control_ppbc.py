@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import Pair, reception_statuses
 from s2ws.control.ppbc import PPBCDevice, PPBCView, energy_of, power_sequence
 from s2ws.errors import InstructionRefused, InvalidContent
 from s2ws.messages import (
@@ -32,7 +33,6 @@ from s2ws.messages import (
 )
 from s2ws.rules import SessionContext
 from s2ws.session import MessageReceived
-from session_helpers import Pair, reception_statuses
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)

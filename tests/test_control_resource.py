@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from rule_fixtures import T0, at, details, frbc_description, frbc_instruction, ombc_description, ombc_instruction
+from builders import T0, at, details, frbc_description, frbc_instruction, ombc_description, ombc_instruction
 from s2ws.app import CEM, DeviceRM
 from s2ws.control import FRBCDevice, FRBCView, OMBCDevice, Resource, control_type_of
 from s2ws.errors import InvalidContent

@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from app_support import interrupt, listening_url, pairs, s2ws_command, statuses, unanswered, wait_line
 from interop_support import REPO, TranscriptFrame, is_uuid, read_transcript, s2python_interpreter, s2python_script
-from test_app_support import interrupt, listening_url, pairs, s2ws_command, statuses, unanswered, wait_line
 
 DEADLINE = 60.0
 NO_SESSION_REQUEST_HANDLER = (

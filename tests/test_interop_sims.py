@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
+from app_support import pairs, s2ws_command, statuses, unanswered
 from interop_support import REPO, S2PYTHON_VENV, ScriptResult, is_uuid, read_transcript, s2python_script
-from test_app_support import pairs, s2ws_command, statuses, unanswered
 
 DEVICES = ("battery", "ev", "heatpump", "pv", "washer", "hybrid-heatpump", "generator")
 CONTROL_TYPES = {

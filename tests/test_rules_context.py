@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from msgspec.structs import replace
 
-from rule_fixtures import (
+from builders import (
     CEM_TO_RM,
     L1,
     L2,
@@ -212,7 +212,7 @@ def _revoked_description(ct: ControlType, instruction: Callable[..., S2Message])
 
 
 def _ddbc_without_forecast() -> Session:
-    from rule_fixtures import ddbc_description
+    from builders import ddbc_description
 
     s = ready(DDBC)
     s.rm(ddbc_description(provides_average_demand_rate_forecast=False))

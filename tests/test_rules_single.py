@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from rule_fixtures import (
+from builders import (
     ELECTRICITY,
     GAS_FLOW,
     L1,

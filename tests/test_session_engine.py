@@ -10,6 +10,24 @@ from typing import Any
 
 import pytest
 
+from builders import (
+    CEM,
+    FRBC,
+    PEBC,
+    RM,
+    T0,
+    Pair,
+    answers_by_subject,
+    energy_constraint_from_t0,
+    frame,
+    frbc_instruction_om1,
+    frbc_system_description,
+    of_type,
+    power_measurement,
+    reception_statuses,
+    status_update,
+    statuses,
+)
 from s2ws.errors import (
     EncodeError,
     InvalidContent,
@@ -54,24 +72,6 @@ from s2ws.session import (
     Session,
     SessionClosed,
     SessionRequestReceived,
-)
-from session_helpers import (
-    CEM,
-    FRBC,
-    PEBC,
-    RM,
-    T0,
-    Pair,
-    answers_by_subject,
-    energy_constraint,
-    frame,
-    frbc_instruction,
-    frbc_system_description,
-    of_type,
-    power_measurement,
-    reception_statuses,
-    status_update,
-    statuses,
 )
 
 S = InstructionStatus
@@ -236,7 +236,7 @@ def test_select_switch_and_no_selection() -> None:
     assert of_type(pair.cem_events, ControlTypeSelected) == expected
     assert of_type(pair.rm_events, ControlTypeSelected) == expected
     with pytest.raises(InvalidContent, match="S2-SESSION-003"):
-        pair.cem.send(frbc_instruction(), pair.clock.now)
+        pair.cem.send(frbc_instruction_om1(), pair.clock.now)
 
 
 def test_control_type_not_offered() -> None:
@@ -268,7 +268,7 @@ def test_select_before_details_is_refused() -> None:
 def test_instruction_lifecycle_on_both_sides() -> None:
     pair = Pair.create()
     pair.initialize(FRBC)
-    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
     pair.pump()
     for status in (S.NEW, S.ACCEPTED, S.ACCEPTED, S.STARTED, S.SUCCEEDED):
         pair.rm.send(status_update("i1", status), pair.clock.now)
@@ -286,7 +286,7 @@ def test_instruction_lifecycle_on_both_sides() -> None:
 def test_rm_may_not_send_a_backward_move() -> None:
     pair = Pair.create()
     pair.initialize(FRBC)
-    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
     pair.pump()
     pair.rm.send(status_update("i1", S.STARTED), pair.clock.now)
     with pytest.raises(InvalidContent, match="S2-INSTR-003"):
@@ -305,7 +305,7 @@ def test_cem_refuses_impossible_status_reports(history: tuple[S, ...], bad: S, r
     pair = Pair.create()
     pair.initialize(FRBC)
     if history:
-        pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+        pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
         pair.pump()
         for status in history:
             pair.rm.send(status_update("i1", status), pair.clock.now)
@@ -321,7 +321,7 @@ def test_cem_accepts_a_backward_move_with_a_warning_and_keeps_the_furthest_statu
     """S2-INSTR-003 is a warning in the catalogue: be lenient in what we accept."""
     pair = Pair.create()
     pair.initialize(FRBC)
-    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
     pair.pump()
     pair.rm.send(status_update("i1", before), pair.clock.now)
     pair.pump()
@@ -340,7 +340,7 @@ def test_cem_accepts_a_backward_move_with_a_warning_and_keeps_the_furthest_statu
 def test_skipping_intermediate_statuses_is_allowed() -> None:
     pair = Pair.create()
     pair.initialize(FRBC)
-    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
     pair.pump()
     pair.rm.send(status_update("i1", S.SUCCEEDED), pair.clock.now)
     pair.pump()
@@ -352,7 +352,7 @@ def test_revoke_both_directions() -> None:
     pair.initialize(FRBC)
     description = frbc_system_description()
     pair.rm.send(description, pair.clock.now)
-    pair.cem.send(frbc_instruction("i1"), pair.clock.now)
+    pair.cem.send(frbc_instruction_om1("i1"), pair.clock.now)
     pair.pump()
     # the CEM withdraws its instruction, the RM its description (named by message_id)
     pair.cem.send(RevokeObject(message_id=new_id(), object_type=RevokableObjects.FRBC_Instruction, object_id="i1"), T0)
@@ -386,7 +386,7 @@ def test_revoke_both_directions() -> None:
 def test_revoke_refusals() -> None:
     pair = Pair.create()
     pair.initialize(PEBC)
-    pair.rm.send(energy_constraint("ec1"), T0)
+    pair.rm.send(energy_constraint_from_t0("ec1"), T0)
     pair.pump()
     # the CEM cannot revoke what the RM published
     wrong_side = RevokeObject(message_id=new_id(), object_type=RevokableObjects.PEBC_EnergyConstraint, object_id="ec1")
@@ -406,7 +406,7 @@ def test_revoke_refusals() -> None:
 def test_revoking_a_finished_instruction_is_a_warning() -> None:
     pair = Pair.create()
     pair.initialize(FRBC)
-    pair.cem.send(frbc_instruction("i1"), T0)
+    pair.cem.send(frbc_instruction_om1("i1"), T0)
     pair.pump()
     pair.rm.send(status_update("i1", S.SUCCEEDED), T0)
     pair.pump()
@@ -456,7 +456,7 @@ def test_close_with_terminate_and_after_close() -> None:
     with pytest.raises(SessionClosedError):
         pair.rm.send(power_measurement(), T0)
     # a frame after closing still gets its one answer
-    pair.rm.receive(frame(frbc_instruction()), T0)
+    pair.rm.receive(frame(frbc_instruction_om1()), T0)
     (answer,) = reception_statuses(pair.rm.data_to_send())
     assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-004")
     assert pair.rm.next_wakeup() is None
@@ -499,7 +499,7 @@ def test_terminate_answered_within_the_grace_closes_on_the_answer() -> None:
 def test_unanswered_terminate_closes_when_the_grace_ends() -> None:
     pair = Pair.create(cem={"close_grace": timedelta(seconds=3), "ack_timeout": timedelta(seconds=1)})
     pair.initialize()
-    pair.cem.send(frbc_instruction(), T0)  # will never be answered either
+    pair.cem.send(frbc_instruction_om1(), T0)  # will never be answered either
     pair.cem.close("maintenance", T0, terminate=True)
     pair.cem.data_to_send()  # a peer that never answers a SessionRequest gets nothing
     pair.collect()
@@ -527,7 +527,7 @@ def test_frames_while_closing_are_answered_by_the_phase_table() -> None:
     pair = Pair.create()
     pair.initialize()
     cem = pair.cem
-    instruction = frbc_instruction()
+    instruction = frbc_instruction_om1()
     cem.send(instruction, T0)
     cem.close("maintenance", T0, terminate=True)
     (request,) = [doc for doc in map(json.loads, cem.data_to_send()) if doc["message_type"] == "SessionRequest"]
@@ -749,7 +749,7 @@ def test_retry_abandoned_when_the_phase_no_longer_allows_it() -> None:
 
     pair = Pair.create(rm={"handler": handler})
     pair.initialize(FRBC)
-    instruction = frbc_instruction()
+    instruction = frbc_instruction_om1()
     pair.cem.send(instruction, pair.clock.now)
     pair.pump()
     pair.cem.send(SelectControlType(message_id=new_id(), control_type=ControlType.NO_SELECTION), pair.clock.now)

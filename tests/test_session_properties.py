@@ -16,6 +16,19 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from builders import (
+    CEM,
+    RM,
+    T0,
+    actuator_status,
+    energy_constraint_from_t0,
+    frbc_instruction_om1,
+    frbc_system_description,
+    power_measurement,
+    rm_details,
+    status_update,
+    storage_status,
+)
 from s2ws.codec import encode, get_codec
 from s2ws.errors import InvalidContent, PermanentError, S2Error, TemporaryError
 from s2ws.messages import (
@@ -36,19 +49,6 @@ from s2ws.messages import (
     SessionRequestType,
 )
 from s2ws.session import EVENT_TYPES, NIL_ID, RetryPolicy, Session, SessionClosed
-from session_helpers import (
-    CEM,
-    RM,
-    T0,
-    actuator_status,
-    energy_constraint,
-    frbc_instruction,
-    frbc_system_description,
-    power_measurement,
-    rm_details,
-    status_update,
-    storage_status,
-)
 
 MAX_OUTSTANDING = 6
 MAX_REMEMBERED = 8
@@ -89,11 +89,11 @@ def _messages(sender: EnergyManagementRole) -> st.SearchStrategy[S2Message]:
         ),
         st.builds(lambda: rm_details()),
         st.builds(lambda: power_measurement()),
-        st.builds(lambda: storage_status()),
+        st.builds(lambda: storage_status(50.0)),
         st.builds(lambda: actuator_status()),
-        st.builds(lambda: energy_constraint()),
+        st.builds(lambda: energy_constraint_from_t0()),
         st.builds(lambda: frbc_system_description("m1")),
-        st.builds(frbc_instruction, instruction_ids),
+        st.builds(frbc_instruction_om1, instruction_ids),
         st.builds(status_update, instruction_ids, statuses),
     ]
     rare = st.builds(lambda r: SessionRequest(message_id="sr", request=r), st.sampled_from(list(SessionRequestType)))
@@ -179,7 +179,7 @@ def _own(role: EnergyManagementRole) -> st.SearchStrategy[S2Message]:
     if role is CEM:
         return st.one_of(
             st.builds(lambda ct: SelectControlType(message_id="c-sct", control_type=ct), control_types),
-            st.builds(frbc_instruction, instruction_ids),
+            st.builds(frbc_instruction_om1, instruction_ids),
             st.builds(
                 lambda i: RevokeObject(message_id="c-rv", object_type=RevokableObjects.FRBC_Instruction, object_id=i),
                 instruction_ids,
@@ -188,7 +188,7 @@ def _own(role: EnergyManagementRole) -> st.SearchStrategy[S2Message]:
     usual = st.one_of(
         st.builds(rm_details),
         st.builds(power_measurement),
-        st.builds(energy_constraint),
+        st.builds(energy_constraint_from_t0),
         st.builds(status_update, instruction_ids, statuses),
     )
     terminate = st.builds(lambda: SessionRequest(message_id="r-sr", request=SessionRequestType.TERMINATE))

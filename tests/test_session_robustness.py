@@ -7,6 +7,20 @@ import uuid
 
 import pytest
 
+from builders import (
+    CEM,
+    FRBC,
+    PEBC,
+    RM,
+    T0,
+    Pair,
+    energy_constraint_from_t0,
+    frame,
+    of_type,
+    power_measurement,
+    reception_statuses,
+    storage_status,
+)
 from s2ws.errors import InvalidContent
 from s2ws.messages import Phase, ReceptionStatus, ReceptionStatusValues, S2Message, SelectControlType, new_id
 from s2ws.session import (
@@ -20,20 +34,6 @@ from s2ws.session import (
     RejectedIncoming,
     Session,
     UnsolicitedReceptionStatus,
-)
-from session_helpers import (
-    CEM,
-    FRBC,
-    PEBC,
-    RM,
-    T0,
-    Pair,
-    energy_constraint,
-    frame,
-    of_type,
-    power_measurement,
-    reception_statuses,
-    storage_status,
 )
 
 
@@ -68,7 +68,7 @@ def test_handler_that_ignores_a_type_still_answers_ok() -> None:
     seen: list[S2Message] = []
     pair = Pair.create(cem={"handler": seen.append})
     pair.initialize()
-    assert _answer(pair.cem, frame(storage_status()))["status"] == "OK"
+    assert _answer(pair.cem, frame(storage_status(50.0)))["status"] == "OK"
     assert len(seen) == 2  # ResourceManagerDetails and the StorageStatus; handshake messages skip it
 
 
@@ -157,12 +157,12 @@ def test_malformed_reception_status_is_not_answered() -> None:
 def test_message_of_another_control_type() -> None:
     pair = Pair.create()
     pair.initialize(FRBC)
-    answer = _answer(pair.cem, frame(energy_constraint()))
+    answer = _answer(pair.cem, frame(energy_constraint_from_t0()))
     assert answer["status"] == "INVALID_CONTENT"
     assert str(answer["diagnostic_label"]).startswith("S2-SESSION-003 at /message_type: PEBC.EnergyConstraint belongs")
     # and send() refuses to write one
     with pytest.raises(InvalidContent, match="S2-SESSION-003"):
-        pair.rm.send(energy_constraint(), T0)
+        pair.rm.send(energy_constraint_from_t0(), T0)
     _alive(pair)
 
 

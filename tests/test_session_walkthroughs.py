@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import test_replay
+from builders import CEM, RM, Pair, answers_by_subject, of_type, statuses
 from s2ws.codec import decode
 from s2ws.messages import MESSAGE_INFO, ControlType, EnergyManagementRole, Phase
 from s2ws.rules import SessionContext
@@ -38,7 +39,6 @@ from s2ws.session import (
     SessionRequestReceived,
     UnsolicitedReceptionStatus,
 )
-from session_helpers import CEM, RM, Pair, answers_by_subject, of_type, statuses
 
 # The heat-pump walkthrough's InstructionStatusUpdate names instruction "string", an id no
 # instruction carries (its FRBC.Instruction has id "instr0"). The engine refuses a status for

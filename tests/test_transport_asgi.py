@@ -12,7 +12,7 @@ import pytest
 
 from s2ws.errors import TransportConfigError
 from s2ws.transport import asgi_app
-from test_transport_fakes import Events, Factory
+from transport_fakes import Events, Factory
 
 Message = MutableMapping[str, Any]
 

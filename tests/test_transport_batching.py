@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from s2ws.messages.common import ReceptionStatus
 from s2ws.session.ledger import Ledger, Waiting
 from s2ws.transport import Driver, memory_pair
-from test_transport_fakes import FakeEngine
+from transport_fakes import FakeEngine
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

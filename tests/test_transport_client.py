@@ -12,7 +12,7 @@ from aiohttp import web
 
 from s2ws.errors import AuthenticationError, ConnectError, TransportConfigError
 from s2ws.transport import Client, Endpoint, ReconnectPolicy, connect, serve
-from test_transport_fakes import Events, Factory
+from transport_fakes import Events, Factory
 
 FAST = ReconnectPolicy(initial=0.01, max=0.05, factor=2, jitter=0.5)
 

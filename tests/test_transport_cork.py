@@ -17,7 +17,7 @@ from aiohttp import web
 
 from s2ws.transport import Client, serve
 from s2ws.transport.aiohttp_channel import AiohttpChannel
-from test_transport_fakes import Factory
+from transport_fakes import Factory
 
 TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 needs_cork = pytest.mark.skipif(TCP_CORK is None, reason="TCP_CORK is a Linux socket option; not on this OS")

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from builders import CEM, RM, frame, power_measurement
 from s2ws.errors import ChannelClosed
 from s2ws.session import HandshakeCompleted, ReceptionStatusReceived, Session, SessionClosed
 from s2ws.transport import Connection, Driver, drive, memory_pair
 from s2ws.transport.channel import close_reason_bytes
-from session_helpers import CEM, RM, frame, power_measurement
-from test_transport_fakes import FakeEngine
+from transport_fakes import FakeEngine
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import pytest
 
 from s2ws.errors import TransportConfigError
 from s2ws.transport import Connection, Server, create_app, serve
-from test_transport_fakes import Events, Factory
+from transport_fakes import Events, Factory
 
 
 @pytest.fixture

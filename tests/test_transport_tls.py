@@ -22,7 +22,7 @@ from s2ws.transport import (
     serve,
     server_ssl_context,
 )
-from test_transport_fakes import Events, Factory
+from transport_fakes import Events, Factory
 
 
 @dataclass

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app_support import interrupt, listening_url, s2ws_command, wait_line
 from interop_support import read_transcript
-from test_app_support import interrupt, listening_url, s2ws_command, wait_line
 
 DEADLINE = 40.0
 
