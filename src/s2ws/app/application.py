@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..messages.base import S2Message, new_id
@@ -15,6 +15,7 @@ from ..rules.context import SessionContext
 from ..session.events import SessionClosed
 from ..session.policy import RetryPolicy
 from ..transport.driver import utc_now
+from .clock import Clock
 from .handle import SessionHandle
 from .handlers import Dispatcher
 from .observe import AppSession, Observer
@@ -22,12 +23,9 @@ from .observe import AppSession, Observer
 if TYPE_CHECKING:
     from ..transport.engine import Connection
 
-__all__ = ["AppBase", "Clock"]
+__all__ = ["AppBase"]
 
 log = logging.getLogger("s2ws.app")
-
-Clock = Callable[[], datetime]
-"""What every application reads the time from: aware UTC datetimes (a :class:`~s2ws.app.SimClock` fits)."""
 
 
 class AppBase:

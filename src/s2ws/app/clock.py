@@ -16,10 +16,14 @@ wall time as at speed 1.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["SimClock", "clock_speed", "hour_start", "scaled_timeouts"]
+__all__ = ["Clock", "SimClock", "clock_speed", "hour_start", "scaled_timeouts"]
+
+Clock = Callable[[], datetime]
+"""What every application reads the time from: aware UTC datetimes (a :class:`SimClock` fits)."""
 
 
 def hour_start(moment: datetime | None = None) -> datetime:

@@ -41,6 +41,7 @@ from ..session.events import (
     SessionClosed,
 )
 from ..session.tracking import INSTRUCTION_TYPES
+from .clock import Clock
 from .instructions import MAX_INSTRUCTIONS, InstructionRecord
 from .observe import AppSession
 from .worker import SessionWorker
@@ -53,7 +54,6 @@ __all__ = ["SessionHandle"]
 
 log = logging.getLogger("s2ws.app")
 
-Clock = Callable[[], datetime]
 M = TypeVar("M", bound=S2Message)
 T = TypeVar("T")
 
