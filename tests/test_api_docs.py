@@ -80,3 +80,10 @@ def test_a_broken_link_is_reported(api_docs: ModuleType, tmp_path: Path) -> None
         "a.html: link to a missing anchor b.html#there",
         "b.html: link to a missing page c.html",
     ]
+
+
+def test_a_literal_block_marker_reads_as_one_colon(api_docs: ModuleType) -> None:
+    one = api_docs._one_colon
+    assert api_docs._LITERAL.sub(one, "over a\nWebSocket::\n\n    code\n") == "over a\nWebSocket:\n\n    code\n"
+    assert api_docs._LITERAL.sub(one, "Example ::\n\n    code\n") == "Example\n\n    code\n"
+    assert api_docs._LITERAL.sub(one, "[::1]:8080 and a::b\n") == "[::1]:8080 and a::b\n"

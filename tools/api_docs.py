@@ -4,7 +4,8 @@
 
 Every public module of ``src/s2ws`` gets a page (the command line's modules aside: the README
 documents the commands). The docstrings are reStructuredText; a role with a tilde
-(``:class:`~s2ws.app.SimClock```) is shown with its full name, so that pdoc can link it.
+(``:class:`~s2ws.app.SimClock```) is shown with its full name, so that pdoc can link it, and the
+``::`` that introduces a literal block is shown as one colon.
 
 The build reports, and exits 1 on:
 
@@ -41,6 +42,16 @@ from typing import Any
 __all__ = ["build", "check_links", "check_references", "main", "public_modules"]
 
 ROLE = re.compile(r"(?::py)?:(mod|func|data|const|class|meth|attr|exc|obj):`([^`]+)`")
+_LITERAL = re.compile(r"(^|\S ?)::[ \t]*\n", re.M)
+"""A paragraph ending in ``::`` (the indented block below is code, in Markdown too): one colon."""
+
+
+def _one_colon(match: re.Match[str]) -> str:
+    """reST: "text::" reads "text:", "text ::" reads "text", a lone "::" disappears."""
+    before = match.group(1)
+    return (before + ":" if before and not before.endswith(" ") else before.rstrip()) + "\n"
+
+
 _TILDE = re.compile(r"((?::py)?:(?:mod|func|data|const|class|meth|attr|exc|obj):`)~")
 
 
@@ -210,6 +221,7 @@ def _patch_pdoc(pdoc: Any) -> None:
     rst: Callable[[str, Path | None], str] = pdoc.docstrings.rst
 
     def rst_without_tilde(contents: str, source_file: Path | None) -> str:
+        contents = _LITERAL.sub(_one_colon, contents)
         return rst(_TILDE.sub(r"\1", contents), source_file)
 
     pdoc.docstrings.rst = rst_without_tilde
