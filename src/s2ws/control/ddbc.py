@@ -99,6 +99,7 @@ class DDBCView(_DDBCState, OperationModeView[DDBCDescription, DDBCInstruction]):
     # --- questions ----------------------------------------------------------------------------
 
     def actuator_status(self, actuator_id: str) -> ModeStatus | None:
+        """The actuator's last reported mode and factor (None before its first ActuatorStatus)."""
         return self.statuses.get(actuator_id)
 
     def present_demand_rate(self, at: datetime | None = None) -> NumberRange | None:

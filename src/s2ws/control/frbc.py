@@ -163,9 +163,11 @@ class FRBCView(_FRBCState, OperationModeView[FRBCSystemDescription, FRBCInstruct
     # --- questions ----------------------------------------------------------------------------
 
     def actuator_status(self, actuator_id: str) -> ModeStatus | None:
+        """The actuator's last reported mode and factor (None before its first ActuatorStatus)."""
         return self.statuses.get(actuator_id)
 
     def storage(self, at: datetime | None = None) -> FRBCStorageDescription | None:
+        """The storage of the description in force at ``at`` (default: the view's now)."""
         description = self.description(at)
         return None if description is None else description.storage
 

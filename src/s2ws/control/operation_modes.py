@@ -517,6 +517,7 @@ class OperationModeState(Generic[D]):
         return machine
 
     def actuator_ids(self, at: datetime | None = None) -> list[str]:
+        """The actuators of the description in force at ``at`` (default: now); [] before one."""
         moment = self._moment(at)
         machines = self.descriptions.machines_at(moment)
         return [] if machines is None else list(machines)

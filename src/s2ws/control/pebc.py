@@ -332,6 +332,7 @@ class PEBCView:
         return best
 
     def get_constraints(self, constraints_id: str) -> PEBCPowerConstraints | None:
+        """The PowerConstraints received with this id (None when unknown or revoked)."""
         return self._constraints.get(constraints_id)
 
     def energy_constraints(self, quantity: CommodityQuantity | None = None) -> list[PEBCEnergyConstraint]:

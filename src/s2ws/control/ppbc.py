@@ -700,6 +700,7 @@ class PPBCView:
         return [p.definition for p in self._plans.values()]
 
     def definition(self, profile_id: str) -> PPBCPowerProfileDefinition | None:
+        """The PowerProfileDefinition received with this id (None when unknown or revoked)."""
         plan = self._plans.get(profile_id)
         return None if plan is None else plan.definition
 
