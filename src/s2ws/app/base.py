@@ -57,7 +57,7 @@ from .handlers import Dispatcher
 from .observe import Frame, Observer
 
 if TYPE_CHECKING:
-    from ..transport.engine import Connection
+    from ..transport.connection import Connection
 
 __all__ = ["AppBase", "AppSession", "Clock", "InstructionRecord", "SessionHandle"]
 

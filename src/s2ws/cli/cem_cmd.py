@@ -112,7 +112,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     stopper = Stopper()
     stopper.install()
     try:
-        server = await cem.serve(host, port, ssl_context=tls, token=args.token, path=args.path)
+        server = await cem.serve(host, port, ssl=tls, token=args.token, path=args.path)
     except OSError as exc:
         print(f"s2ws cem: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         stopper.uninstall()

@@ -24,8 +24,8 @@ from .channel import (
     CLOSE_TOO_BIG,
     close_reason_bytes,
 )
+from .connection import Connection, EventHandler, SessionFactory, make_engine
 from .driver import Clock, Driver, utc_now
-from .engine import Connection, EventHandler, SessionFactory, make_engine
 from .options import DEFAULT_MAX_FRAME_BYTES, check_max_frame_bytes
 
 __all__ = ["ASGIReceive", "ASGIScope", "ASGISend", "AsgiApp", "AsgiChannel", "asgi_app"]

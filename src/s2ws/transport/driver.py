@@ -8,6 +8,13 @@ by a flush that writes queued frames in order and dispatches events in order.
 An engine that ended the session itself may still be ``closing`` (an optional attribute: it sent
 SessionRequest and waits, on its own timer, for the peer's ReceptionStatus). The driver keeps reading and
 serving its timer until it is ``closed``, even after ``stop``, so that answer can still arrive.
+
+Facing a network: a write that waits longer than ``write_timeout`` (the peer stopped reading) ends the
+session and drops the socket; with ``rate_limit`` the reader takes frames no faster than the rate
+(the rest wait in the socket, so a flooding peer is slowed by TCP, and each frame is still answered
+in order); and the reader lets the other sessions run every few frames, so one busy peer cannot
+starve them. An engine that ends the session because the handshake failed or timed out closes the
+socket with 1008 (policy violation).
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from ..errors import ChannelClosed
-from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, Channel
-from .engine import Connection, EngineLike
+from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, Channel
+from .connection import Connection, EngineLike
+from .guard import RateLimiter
 
 __all__ = ["Clock", "Driver", "drive", "utc_now"]
 
@@ -29,6 +38,14 @@ log = logging.getLogger("s2ws.transport")
 
 Clock = Callable[[], datetime]
 OnEvent = Callable[[object], Awaitable[None] | None]
+
+_YIELD_EVERY = 8  # frames read back to back before the reader lets other sessions run
+_HANDSHAKE_FAILURES = ("the handshake did not complete", "handshake failed")
+
+
+def _close_code_for(reason: str) -> int:
+    """1008 for a session the engine ended because the handshake failed or timed out, else 1000."""
+    return CLOSE_POLICY_VIOLATION if reason.startswith(_HANDSHAKE_FAILURES) else CLOSE_NORMAL
 
 
 def utc_now() -> datetime:
@@ -48,6 +65,9 @@ class Driver:
         clock: Clock = utc_now,
         close_timeout: float = 5.0,
         connection: Connection | None = None,
+        write_timeout: float | None = None,
+        rate_limit: float | None = None,
+        rate_burst: int = 1,
     ) -> None:
         self.engine = engine
         self.channel = channel
@@ -69,6 +89,9 @@ class Driver:
         self._stop: tuple[int, str] | None = None
         self._peer_closed = False
         self._done = asyncio.Event()
+        self._write_timeout = write_timeout
+        self._lost: str | None = None  # why the socket was dropped, when the driver dropped it
+        self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
         if connection is not None:
             connection._attach(self)
 
@@ -95,6 +118,20 @@ class Driver:
             self._stop = (code, reason or "closed locally")
         self._wake.set()
 
+    async def abandon(self, reason: str) -> None:
+        """End a session that never started because its socket failed before the upgrade completed.
+
+        The engine is closed and its events (``SessionClosed`` with ``reason``) are dispatched, so that
+        whoever registered the session on creation forgets it; nothing is written."""
+        try:
+            if not self.engine.closed:
+                self.engine.close(reason, self._clock())
+            self.engine.data_to_send()
+            self._held = []
+            await self._dispatch_events()
+        finally:
+            self._done.set()
+
     async def wait_closed(self) -> None:
         """Return once ``run`` has finished, the channel included."""
         await self._done.wait()
@@ -114,6 +151,8 @@ class Driver:
                     task.result()
         except ChannelClosed:
             self._peer_closed = True
+            if self._lost is not None:
+                reason = self._lost
         except asyncio.CancelledError:
             code, reason = CLOSE_GOING_AWAY, "transport cancelled"
             raise
@@ -128,6 +167,8 @@ class Driver:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if self._stop is not None and code == CLOSE_NORMAL:
                 code, reason = self._stop
+            elif code == CLOSE_NORMAL and self.engine.closed and not self._peer_closed:
+                code = _close_code_for(self.engine.close_reason or "")
             await self._finish(code, reason)
 
     async def _finish(self, code: int, reason: str) -> None:
@@ -149,13 +190,33 @@ class Driver:
             log.exception("error while closing the session")
         finally:
             try:
-                await self.channel.close(code, reason)
+                async with asyncio.timeout(self._close_timeout):
+                    await self.channel.close(code, reason)
+            except TimeoutError:
+                self._abort()
             except Exception:
                 log.debug("channel close failed", exc_info=True)
+                self._abort()
             self._done.set()
 
+    def _abort(self) -> None:
+        abort = getattr(self.channel, "abort", None)
+        if callable(abort):
+            abort()
+
     async def _read_loop(self) -> None:
+        limiter = self._limiter
+        streak = 0
         while True:
+            if limiter is not None:
+                wait = limiter.take(time.monotonic())
+                while wait > 0.0:
+                    await asyncio.sleep(wait)  # the peer's frames wait in the socket meanwhile
+                    wait = limiter.take(time.monotonic())
+            streak += 1
+            if streak >= _YIELD_EVERY:
+                streak = 0
+                await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
             data = await self.channel.receive()
             if data is None:
                 self._peer_closed = True
@@ -224,6 +285,19 @@ class Driver:
                     waiter.set_result(None)
 
     async def _write(self, frames: Sequence[str]) -> None:
+        if self._write_timeout is None:
+            await self._write_frames(frames)
+            return
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                await self._write_frames(frames)
+        except TimeoutError:
+            self._peer_closed = True  # it does not read: the close handshake would wait just the same
+            self._lost = f"write timeout: the peer read nothing for {self._write_timeout:g} s"
+            self._abort()
+            raise ChannelClosed(f"the peer read nothing for {self._write_timeout:g} s (write timeout)") from None
+
+    async def _write_frames(self, frames: Sequence[str]) -> None:
         if self._send_texts is not None and len(frames) > 1:
             await self._send_texts(frames)
             return
