@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-__all__ = ["AuthThrottle", "LogLimiter", "RateLimiter", "quiet_accept_errors"]
+from aiohttp.http_exceptions import HttpProcessingError
+
+__all__ = ["AuthThrottle", "HttpLogFilter", "LogLimiter", "RateLimiter", "quiet_accept_errors"]
 
 
 class LogLimiter:
@@ -135,6 +137,41 @@ class _AcceptErrorFilter(logging.Filter):
 
 
 _ACCEPT_FILTER = _AcceptErrorFilter()
+
+
+class HttpLogFilter(logging.Filter):
+    """For aiohttp's request handler logger: one line a minute per kind of refused request.
+
+    A malformed request (bad HTTP, an oversized header) is logged at INFO as the exception's class name
+    only: no traceback and no part of the request, which may hold a token. Errors of the application
+    (a failing session factory) keep their traceback, rate-limited the same way."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self._interval = interval
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        kind = type(exc).__name__ if exc is not None else str(record.msg)[:40]
+        seen = self._last.get(kind)
+        if seen is not None and record.created - seen[0] < self._interval:
+            self._last[kind] = (seen[0], seen[1] + 1)
+            return False
+        if len(self._last) > 64:
+            self._last.clear()
+        self._last[kind] = (record.created, 0)
+        suppressed = seen[1] if seen is not None else 0
+        if isinstance(exc, HttpProcessingError) or (exc is None and record.levelno < logging.ERROR):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
+            record.exc_text = None
+            record.msg = "refused a malformed HTTP request (%s)"
+            record.args = (kind,)
+        if suppressed:
+            record.msg = f"{record.msg} (%d more like this in the last %.0f s)"
+            record.args = (*(record.args if isinstance(record.args, tuple) else ()), suppressed, self._interval)
+        return True
 
 
 def quiet_accept_errors() -> None:

@@ -23,13 +23,14 @@ from .auth import bearer_token, challenge, check_token
 from .channel import CLOSE_GOING_AWAY
 from .connection import Connection, EventHandler, SessionFactory, make_engine
 from .driver import Clock, Driver, utc_now
-from .guard import AuthThrottle, LogLimiter, quiet_accept_errors
+from .guard import AuthThrottle, HttpLogFilter, LogLimiter, quiet_accept_errors
 from .options import ServerOptions
 
 __all__ = ["Server", "create_app", "http_settings", "serve"]
 
 log = logging.getLogger("s2ws.transport")
 _http_log = logging.getLogger("s2ws.transport.http")
+_http_log.addFilter(HttpLogFilter())
 
 _MAX_HEADERS = 64
 
