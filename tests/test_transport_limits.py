@@ -360,3 +360,50 @@ def test_the_rate_limiter_spends_and_refills() -> None:
     assert bucket.take(0.0) == pytest.approx(0.1)
     assert bucket.take(0.1) == 0.0
     assert bucket.take(100.0) == 0.0 and bucket.take(100.0) == 0.0 and bucket.take(100.0) > 0  # burst caps savings
+
+
+# --- 6. one flooding session does not starve the others ------------------------------------------
+
+
+async def test_a_flooding_session_is_held_to_its_rate_while_another_is_answered(
+    http: aiohttp.ClientSession,
+) -> None:
+    factory = Factory(greeting=None)
+    server = await serve(factory, heartbeat=None, rate_limit=20.0, rate_burst=5)
+    try:
+        async with asyncio.timeout(20), http.ws_connect(server.url()) as flood:
+            for i in range(60):
+                await flood.send_str(f"m{i}")
+            async with http.ws_connect(server.url()) as calm:
+                await calm.send_str("ping")
+                assert (await calm.receive()).data == "echo:ping"
+            flooded = factory.engines[0]
+            # at 20 a second after a burst of 5 the flood is far from read; every frame read was answered
+            assert len(flooded.received) < 60
+            answered = [(await flood.receive()).data for _ in range(len(flooded.received))]
+            assert answered == [f"echo:m{i}" for i in range(len(answered))]
+    finally:
+        await server.close()
+
+
+def test_durations_beyond_64_bits_are_refused_with_the_field_named() -> None:
+    from s2ws.codec import decode
+    from s2ws.errors import DecodeError
+
+    base = {
+        "message_type": "ResourceManagerDetails",
+        "message_id": new_id(),
+        "resource_id": "rm-1",
+        "roles": [{"role": "ENERGY_CONSUMER", "commodity": "ELECTRICITY"}],
+        "available_control_types": ["NOT_CONTROLABLE"],
+        "provides_forecast": False,
+        "provides_power_measurement_types": ["ELECTRIC.POWER.L1"],
+    }
+    ok = json.dumps({**base, "instruction_processing_delay": 2**63 - 1})
+    assert decode(ok).instruction_processing_delay == 2**63 - 1  # type: ignore[attr-defined]
+    for huge in ("9223372036854775808", "1" + "0" * 400):
+        text = json.dumps({**base, "instruction_processing_delay": 0}).replace(
+            '"instruction_processing_delay": 0', f'"instruction_processing_delay": {huge}'
+        )
+        with pytest.raises(DecodeError, match="instruction_processing_delay"):
+            decode(text)
