@@ -70,7 +70,8 @@ class Connection:
         self.side = side
         self.url = url
         self.remote = remote
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        """The upgrade request's headers (the server gives aiohttp's case-insensitive mapping)."""
         self.token = token
         self.attempt = attempt
         self.engine: EngineLike | None = None

@@ -48,6 +48,42 @@ def _close_code_for(reason: str) -> int:
     return CLOSE_POLICY_VIOLATION if reason.startswith(_HANDSHAKE_FAILURES) else CLOSE_NORMAL
 
 
+class _Flag:
+    """``asyncio.Event`` without its deque: an idle session holds two, so their size counts."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if self._waiters is not None and waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return True
+
+
 def utc_now() -> datetime:
     """The default clock: aware UTC wall time, as the engine expects."""
     return datetime.now(UTC)
@@ -74,7 +110,7 @@ class Driver:
         self._on_event = on_event
         self._clock = clock
         self._close_timeout = close_timeout
-        self._wake = asyncio.Event()
+        self._wake = _Flag()
         self._flushing = False  # a flush is writing or dispatching (it drains until the engine is empty)
         self._flush_waiters: list[asyncio.Future[None]] = []
         send_texts = getattr(channel, "send_texts", None)
@@ -88,7 +124,8 @@ class Driver:
         self._deadline: datetime | None = None
         self._stop: tuple[int, str] | None = None
         self._peer_closed = False
-        self._done = asyncio.Event()
+        self._done = _Flag()
+        self._reader: asyncio.Task[None] | None = None
         self._write_timeout = write_timeout
         self._lost: str | None = None  # why the socket was dropped, when the driver dropped it
         self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
@@ -138,17 +175,20 @@ class Driver:
 
     async def run(self) -> None:
         """Start the engine and serve it until it closes or the channel does; then close both."""
-        tasks: list[asyncio.Task[None]] = []
+        reader: asyncio.Task[None] | None = None
         code, reason = CLOSE_NORMAL, "peer closed"
         try:
             self.engine.start(self._clock())
             await self._flush()
             self._running = True
             if not self.engine.closed and self._stop is None:
-                tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._timer_loop())]
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
+                # the reader is a task of its own; the timer runs here, in the caller's task (one task
+                # fewer per session), and ends when the engine is done or the reader is
+                reader = self._reader = asyncio.create_task(self._read_loop())
+                reader.add_done_callback(self._reader_done)
+                await self._timer_loop()
+                if reader.done():
+                    reader.result()
         except ChannelClosed:
             self._peer_closed = True
             if self._lost is not None:
@@ -161,10 +201,9 @@ class Driver:
             raise
         finally:
             self._running = False
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             if self._stop is not None and code == CLOSE_NORMAL:
                 code, reason = self._stop
             elif code == CLOSE_NORMAL and self.engine.closed and not self._peer_closed:
@@ -235,8 +274,12 @@ class Driver:
             return False
         return self._stop is None or getattr(self.engine, "closing", False) is True
 
+    def _reader_done(self, _: asyncio.Task[None]) -> None:
+        self._wake.set()
+
     async def _timer_loop(self) -> None:
-        while self._serving():
+        reader = self._reader
+        while self._serving() and not (reader is not None and reader.done()):
             self._deadline = wakeup = self.engine.next_wakeup()
             woken = False
             if wakeup is None:
@@ -250,6 +293,8 @@ class Driver:
                 else:
                     await asyncio.sleep(0)  # a due timer must not starve the reader
             self._wake.clear()  # after the wait, so a wakeup given while busy is not lost
+            if reader is not None and reader.done():
+                return
             if not woken and self._serving():
                 self.engine.handle_timeout(self._clock())
             await self._flush()

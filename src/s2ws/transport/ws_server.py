@@ -139,7 +139,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         side="server",
         url=str(request.url),
         remote=request.remote,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,  # case-insensitive, and kept alive by the request anyway: no copy
         token=token,
     )
     engine = await make_engine(state.session_factory, connection)  # a failing factory is a 500, no upgrade
