@@ -407,3 +407,46 @@ def test_durations_beyond_64_bits_are_refused_with_the_field_named() -> None:
         )
         with pytest.raises(DecodeError, match="instruction_processing_delay"):
             decode(text)
+
+
+_AT_THE_FD_LIMIT = """
+import asyncio, logging, resource, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+from s2ws.app.cem import CEM
+
+async def main():
+    cem = CEM()
+    server = await cem.serve("127.0.0.1", 0, max_connections=10_000, handshake_timeout=30)  # past the fd limit
+    print(server.port, flush=True)
+    await asyncio.sleep(3.5)  # asyncio retries accept() every second meanwhile
+    await cem.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_at_the_file_descriptor_limit_accept_errors_are_logged_once_without_traceback() -> None:
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _AT_THE_FD_LIMIT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    held = []
+    try:
+        async with asyncio.timeout(30):
+            port = int(await proc.stdout.readline())
+            for _ in range(80):  # more than the 48 descriptors the server may have
+                held.append(await open_raw(port))
+            _, err = await proc.communicate()
+    finally:
+        for _, writer in held:
+            writer.close()
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert text.count("out of system resource") == 1, text
+    assert "Traceback" not in text
