@@ -450,3 +450,32 @@ async def test_at_the_file_descriptor_limit_accept_errors_are_logged_once_withou
     assert proc.returncode == 0, text
     assert text.count("out of system resource") == 1, text
     assert "Traceback" not in text
+
+
+async def test_a_peer_that_keeps_flooding_is_terminated_with_a_reason(http: aiohttp.ClientSession) -> None:
+    cem = CEM()
+    server = await cem.serve("127.0.0.1", 0, heartbeat=None, rate_limit=20.0, rate_burst=5, rate_close_after=0.5)
+    try:
+        async with asyncio.timeout(20), http.ws_connect(server.url()) as ws:
+            hello = Handshake(
+                message_id=new_id(), role=EnergyManagementRole.RM, supported_protocol_versions=["0.0.2-beta"]
+            )
+            await ws.send_bytes(encode(hello))
+            for _ in range(200):  # far above 20 a second: each is still answered, then the CEM ends it
+                await ws.send_str(
+                    json.dumps({"message_type": "ReceptionStatus", "subject_message_id": new_id(), "status": "OK"})
+                )
+            terminate = None
+            while (msg := await ws.receive()).type is aiohttp.WSMsgType.TEXT:
+                doc = json.loads(msg.data)
+                if doc["message_type"] == "SessionRequest":
+                    terminate = doc
+                    await ws.send_str(
+                        json.dumps(
+                            {"message_type": "ReceptionStatus", "subject_message_id": doc["message_id"], "status": "OK"}
+                        )
+                    )
+            assert terminate is not None and "message rate" in terminate["diagnostic_label"]
+            assert ws.close_code == 1008
+    finally:
+        await cem.close()

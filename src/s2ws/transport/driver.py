@@ -12,9 +12,10 @@ serving its timer until it is ``closed``, even after ``stop``, so that answer ca
 Facing a network: a write that waits longer than ``write_timeout`` (the peer stopped reading) ends the
 session and drops the socket; with ``rate_limit`` the reader takes frames no faster than the rate
 (the rest wait in the socket, so a flooding peer is slowed by TCP, and each frame is still answered
-in order); and the reader lets the other sessions run every few frames, so one busy peer cannot
-starve them. An engine that ends the session because the handshake failed or timed out closes the
-socket with 1008 (policy violation).
+in order), and a peer held back without a pause for ``rate_close_after`` seconds is sent
+SessionRequest TERMINATE with the reason, then closed with 1008; and the reader lets the other
+sessions run every few frames, so one busy peer cannot starve them. An engine that ends the
+session because the handshake failed or timed out closes the socket with 1008 (policy violation).
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ Clock = Callable[[], datetime]
 OnEvent = Callable[[object], Awaitable[None] | None]
 
 _YIELD_EVERY = 8  # frames read back to back before the reader lets other sessions run
-_HANDSHAKE_FAILURES = ("the handshake did not complete", "handshake failed")
+_RATE_EXCEEDED = "the peer kept sending above its message rate"
+_POLICY_VIOLATIONS = ("the handshake did not complete", "handshake failed", _RATE_EXCEEDED)
 
 
 def _close_code_for(reason: str) -> int:
-    """1008 for a session the engine ended because the handshake failed or timed out, else 1000."""
-    return CLOSE_POLICY_VIOLATION if reason.startswith(_HANDSHAKE_FAILURES) else CLOSE_NORMAL
+    """1008 for a session ended because the handshake failed or timed out or the peer flooded, else 1000."""
+    return CLOSE_POLICY_VIOLATION if reason.startswith(_POLICY_VIOLATIONS) else CLOSE_NORMAL
 
 
 class _Flag:
@@ -104,6 +106,7 @@ class Driver:
         write_timeout: float | None = None,
         rate_limit: float | None = None,
         rate_burst: int = 1,
+        rate_close_after: float | None = None,
     ) -> None:
         self.engine = engine
         self.channel = channel
@@ -129,6 +132,8 @@ class Driver:
         self._write_timeout = write_timeout
         self._lost: str | None = None  # why the socket was dropped, when the driver dropped it
         self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
+        self._rate_limit = rate_limit or 0.0
+        self._rate_close_after = rate_close_after
         if connection is not None:
             connection._attach(self)
 
@@ -243,12 +248,29 @@ class Driver:
         if callable(abort):
             abort()
 
+    async def _end_flood(self, seconds: float) -> None:
+        """The peer stayed above its message rate: end the session with a reason (SessionRequest TERMINATE)."""
+        reason = f"{_RATE_EXCEEDED} ({self._rate_limit:g} messages/s) for {seconds:.0f} s"
+        log.warning("closing a session: %s", reason)
+        self.engine.close(reason, self._clock(), terminate=True)
+        await self._flush()
+        self._wake.set()
+
     async def _read_loop(self) -> None:
         limiter = self._limiter
+        throttled_since: float | None = None
         streak = 0
         while True:
-            if limiter is not None:
-                wait = limiter.take(time.monotonic())
+            if limiter is not None and not getattr(self.engine, "closing", False):
+                now = time.monotonic()
+                wait = limiter.take(now)
+                if wait <= 0.0:
+                    throttled_since = None
+                elif throttled_since is None:
+                    throttled_since = now
+                elif self._rate_close_after is not None and now - throttled_since >= self._rate_close_after:
+                    await self._end_flood(now - throttled_since)
+                    continue
                 while wait > 0.0:
                     await asyncio.sleep(wait)  # the peer's frames wait in the socket meanwhile
                     wait = limiter.take(time.monotonic())

@@ -111,7 +111,9 @@ class ServerOptions(_Options):
     and closes a peer whose pong is not back within half the interval; ``write_timeout`` closes a
     peer that stops reading for that long while frames wait for it; with ``rate_limit`` (messages per
     second, ``rate_burst`` at once; off by default, ``s2ws cem`` sets 100) frames past the rate wait in
-    the socket (every one is still answered, in order); ``close_timeout`` bounds the closing handshake.
+    the socket (every one is still answered, in order), and a peer held back without a pause for
+    ``rate_close_after`` seconds (``None``: never) is sent SessionRequest TERMINATE with the reason
+    and closed with 1008; ``close_timeout`` bounds the closing handshake.
     """
 
     path: str = "/"
@@ -134,6 +136,7 @@ class ServerOptions(_Options):
     write_timeout: float | None = 30.0
     rate_limit: float | None = None
     rate_burst: int = 200
+    rate_close_after: float | None = 10.0
     auth_failures: int = 10
     auth_window: float = 60.0
 
@@ -146,6 +149,7 @@ class ServerOptions(_Options):
             _positive(name, getattr(self, name))
         _positive("write_timeout", self.write_timeout, optional=True)
         _positive("rate_limit", self.rate_limit, optional=True)
+        _positive("rate_close_after", self.rate_close_after, optional=True)
         _positive("max_connections", self.max_connections, optional=True, integer=True)
         for name in ("max_header_bytes", "rate_burst", "auth_failures"):
             _positive(name, getattr(self, name), integer=True)

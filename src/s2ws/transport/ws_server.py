@@ -154,6 +154,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         write_timeout=opts.write_timeout,
         rate_limit=opts.rate_limit,
         rate_burst=opts.rate_burst,
+        rate_close_after=opts.rate_close_after,
     )
     try:
         async with asyncio.timeout(opts.handshake_timeout):
