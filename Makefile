@@ -63,6 +63,7 @@ $(BENCH_STAMP): pyproject.toml
 bench: $(BENCH_STAMP) $(S2PYTHON_STAMP)
 	$(BENCH_VENV)/bin/python -m bench.codec --write-docs --invoked-as 'make bench'
 	$(BENCH_VENV)/bin/python -m bench.session --write-docs --invoked-as 'make bench'
+	$(BENCH_VENV)/bin/python -m bench.memory --write-docs --invoked-as 'make bench'
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -332,8 +332,12 @@ class Idle:
         return self.per_session(self.client_before, self.client_after)
 
 
-async def measure_idle(count: int, deflate: bool, concurrency: int, timeout: float, progress: Any) -> Idle:
-    """One process serves, another opens the sessions: each reports its own memory."""
+async def measure_idle(
+    count: int, deflate: bool, concurrency: int, timeout: float, progress: Any, *, server_kind: str = "s2ws"
+) -> Idle:
+    """One process serves, another opens the sessions: each reports its own memory.
+
+    ``server_kind="bare"``: a bare aiohttp WebSocket server, and the client only holds the sockets open."""
     soft, hard = raise_fd_limit(count + FD_MARGIN)  # inherited by both processes as their soft limit
     note = ""
     if soft < count + FD_MARGIN:
@@ -344,13 +348,17 @@ async def measure_idle(count: int, deflate: bool, concurrency: int, timeout: flo
         count = soft - FD_MARGIN
     warm = min(10, max(count // 10, 1))
     peer = [sys.executable, "-m", "bench.session_peer"]
-    server = PeerProcess("idle CEM", [*peer, "cem", "--fds", str(count + FD_MARGIN), "--timeout", str(timeout)])
+    server = PeerProcess(
+        "idle CEM",
+        [*peer, "cem", "--server", server_kind, "--fds", str(count + FD_MARGIN), "--timeout", str(timeout)],
+    )
     client: PeerProcess | None = None
     try:
         ready = await server.start(timeout)
         argv = [*peer, "idle", "--url", ready["url"], "--count", str(count), "--warm", str(warm)]
         argv += ["--concurrency", str(concurrency)]
         argv += ["--timeout", str(timeout), "--deflate" if deflate else "--no-deflate"]
+        argv += ["--bare"] if server_kind == "bare" else []
         client = PeerProcess("idle RMs", argv)
         progress(f"idle sessions ({'deflate' if deflate else 'plain'}): opening {warm}")
         warm_reply = await client.start(timeout)

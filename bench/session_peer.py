@@ -39,6 +39,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from s2ws.messages import ControlType, EnergyManagementRole, ReceptionStatusValues
 from s2ws.session import (
@@ -279,9 +280,11 @@ async def raw_main(args: argparse.Namespace) -> None:
 class IdleRMs:
     """``count`` RM sessions over one aiohttp ClientSession, each an engine and a driver."""
 
-    def __init__(self, url: str, deflate: bool) -> None:
+    def __init__(self, url: str, deflate: bool, bare: bool = False) -> None:
         self.url = url
         self.deflate = deflate
+        self.bare = bare
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
         self.drivers: list[Driver] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.waiting: dict[int, asyncio.Future[None]] = {}
@@ -298,6 +301,9 @@ class IdleRMs:
     async def open_one(self, http: aiohttp.ClientSession, gate: asyncio.Semaphore) -> None:
         async with gate:
             ws = await http.ws_connect(self.url, **_ws_options(self.deflate))
+            if self.bare:  # a bare WebSocket server: nothing to say, the socket is held open
+                self.sockets.append(ws)
+                return
             connection = Connection(side="client", url=self.url)
             engine = Session(RM)
             ready = asyncio.get_running_loop().create_future()
@@ -309,6 +315,10 @@ class IdleRMs:
             if engine.closed or engine.active_control_type is not FRBC:
                 self.failed += 1
 
+    @property
+    def count(self) -> int:
+        return len(self.drivers) + len(self.sockets)
+
     async def open(self, http: aiohttp.ClientSession, count: int, concurrency: int) -> None:
         gate = asyncio.Semaphore(concurrency)
         await asyncio.gather(*(self.open_one(http, gate) for _ in range(count)))
@@ -317,18 +327,19 @@ class IdleRMs:
         for driver in self.drivers:
             driver.stop()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
 
 async def idle_main(args: argparse.Namespace) -> None:
     soft, hard = raise_fd_limit(args.count + 256)
-    rms = IdleRMs(args.url, args.deflate)
+    rms = IdleRMs(args.url, args.deflate, args.bare)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         try:
             async with asyncio.timeout(args.timeout):
                 await rms.open(http, args.warm, args.concurrency)
                 await asyncio.sleep(0.2)
-                emit(phase="warm", sessions=len(rms.drivers), rss=rss_bytes(), fd_soft=soft, fd_hard=hard)
+                emit(phase="warm", sessions=rms.count, rss=rss_bytes(), fd_soft=soft, fd_hard=hard)
                 await _commands()  # "go": the orchestrator has read its own baseline
                 t0 = time.perf_counter()
                 await rms.open(http, args.count - args.warm, args.concurrency)
@@ -336,7 +347,7 @@ async def idle_main(args: argparse.Namespace) -> None:
                 await asyncio.sleep(1.0)  # let the last frames and acks settle
             emit(
                 phase="open",
-                sessions=len(rms.drivers),
+                sessions=rms.count,
                 failed=rms.failed,
                 seconds=seconds,
                 rss=rss_bytes(),
@@ -354,6 +365,9 @@ async def idle_main(args: argparse.Namespace) -> None:
 
 
 async def cem_main(args: argparse.Namespace) -> None:
+    if args.server == "bare":
+        await bare_main(args)
+        return
     soft, hard = raise_fd_limit(args.fds)
     server = await serve(cem_factory, on_event=cem_on_event)
     try:
@@ -364,6 +378,40 @@ async def cem_main(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         async with asyncio.timeout(args.timeout):
             await server.close()
+        emit(phase="closed", seconds=time.perf_counter() - t0)
+
+
+async def bare_main(args: argparse.Namespace) -> None:
+    """A bare aiohttp WebSocket server (same ping interval and frame cap as s2ws), reading and dropping frames."""
+    soft, hard = raise_fd_limit(args.fds)
+    live: set[web.WebSocketResponse] = set()
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=MIN_HEARTBEAT, max_msg_size=DEFAULT_MAX_FRAME_BYTES + 1)
+        await ws.prepare(request)
+        live.add(ws)
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            live.discard(ws)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])
+    try:
+        emit(ready=True, url=f"ws://127.0.0.1:{port}/", rss=rss_bytes(), fd_soft=soft, fd_hard=hard)
+        while (await _commands())["cmd"] != "quit":
+            emit(rss=rss_bytes(), sessions=len(live))
+    finally:
+        t0 = time.perf_counter()
+        async with asyncio.timeout(args.timeout):
+            await runner.cleanup()
         emit(phase="closed", seconds=time.perf_counter() - t0)
 
 
@@ -382,9 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     idle.add_argument("--warm", type=int, default=10, help="sessions opened before the baseline is read")
     idle.add_argument("--concurrency", type=int, default=100, help="handshakes in flight at once")
     idle.add_argument("--deflate", action=argparse.BooleanOptionalAction, default=True)
+    idle.add_argument("--bare", action="store_true", help="only hold WebSockets open (the server is bare aiohttp)")
     for p in (rm, raw, idle):
         p.add_argument("--url", required=True)
     cem = sub.add_parser("cem", help="the s2ws CEM alone, reporting its memory")
+    cem.add_argument("--server", choices=("s2ws", "bare"), default="s2ws", help="bare: a bare aiohttp WebSocket server")
     cem.add_argument(
         "--fds", type=int, default=10_256, help="raise the descriptor limit to this (at most the hard one)"
     )

@@ -8,7 +8,7 @@ import pytest
 
 from s2ws.app import DeviceRM
 from s2ws.app.clock import SimClock, clock_speed, scaled_timeouts
-from s2ws.transport.engine import Connection
+from s2ws.transport.connection import Connection
 
 DAY = datetime(2026, 6, 1, tzinfo=UTC)
 

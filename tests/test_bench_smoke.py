@@ -37,3 +37,21 @@ async def test_session_benchmark_runs_small() -> None:
     text = session.report(throughput, [idle], md=True, command="pytest", settings="smoke")
     assert "### Throughput over loopback" in text and "### Budgets" in text
     assert "pipelined s2ws RM -> s2ws CEM" in text
+
+
+async def test_memory_benchmark_runs_small() -> None:
+    from bench import memory
+
+    args = argparse.Namespace(sessions=20, concurrency=10, timeout=60.0)
+    bare, s2ws = await memory.main_async(args)
+    assert (bare.sessions, bare.server_sessions, bare.failed) == (20, 20, 0)
+    assert (s2ws.sessions, s2ws.server_sessions, s2ws.failed) == (20, 20, 0)
+    text = memory.report(bare, s2ws, md=True, command="pytest")
+    assert "bare aiohttp WebSocket server" in text and "s2ws CEM" in text
+
+
+async def test_shutdown_benchmark_runs_small() -> None:
+    from bench import shutdown
+
+    result = await shutdown.measure(10, 5, 60.0)
+    assert result["sessions"] == 10 and result["exit_code"] == 0 and result["terminated"] == 10

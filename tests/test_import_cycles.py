@@ -17,9 +17,7 @@ import s2ws
 
 ROOT = Path(s2ws.__file__).parent
 
-KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"s2ws.transport.engine", "s2ws.transport.driver"}),  # broken by the transport options change
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 """Edges between the modules of one of these sets are ignored."""
 
 

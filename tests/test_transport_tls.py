@@ -42,7 +42,7 @@ async def pki(tmp_path: Path) -> AsyncIterator[Pki]:
     ca.cert_pem.write_to_path(str(ca_file))
     leaf.private_key_and_cert_chain_pem.write_to_path(str(chain_file))
     factory = Factory("server")
-    server = await serve(factory, ssl_context=server_ssl_context(chain_file), token="t0ken")
+    server = await serve(factory, ssl=server_ssl_context(chain_file), token="t0ken")
     try:
         yield Pki(ca_file, leaf.cert_chain_pems[0].bytes(), server, factory)
     finally:
@@ -97,7 +97,7 @@ async def test_hostname_is_checked_against_the_certificate(tmp_path: Path) -> No
     ca_file, chain_file = tmp_path / "ca.pem", tmp_path / "other.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     ca.issue_cert("other.example").private_key_and_cert_chain_pem.write_to_path(str(chain_file))
-    server = await serve(Factory(), ssl_context=server_ssl_context(chain_file))
+    server = await serve(Factory(), ssl=server_ssl_context(chain_file))
     try:
         client = Client(server.url(), Factory(), ca_file=ca_file, reconnect=None)
         async with asyncio.timeout(10):

@@ -21,7 +21,7 @@ from .handlers import Dispatcher
 from .observe import AppSession, Observer
 
 if TYPE_CHECKING:
-    from ..transport.engine import Connection
+    from ..transport.connection import Connection
 
 __all__ = ["AppBase"]
 

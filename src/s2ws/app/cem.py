@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
@@ -35,11 +34,10 @@ from ..session.events import (
     ReceptionStatusReceived,
     SessionClosed,
 )
-from ..transport.auth import TokenCheck
 from ..transport.channel import Channel
+from ..transport.connection import Connection
 from ..transport.driver import Driver
-from ..transport.engine import Connection
-from ..transport.options import DEFAULT_MAX_FRAME_BYTES
+from ..transport.options import ServerOptions
 from ..transport.ws_server import Server, serve
 from .application import AppBase
 from .describe import describe_error
@@ -157,28 +155,19 @@ class CEM(AppBase):
     # --- running ---------------------------------------------------------------------------------
 
     async def serve(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        token: TokenCheck = None,
-        path: str = "/",
-        heartbeat: float | None = None,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        self, host: str = "127.0.0.1", port: int = 0, options: ServerOptions | None = None, **overrides: Any
     ) -> Server:
-        """Listen for RMs (``wss`` with ``ssl_context``); returns the running server (its ``port``)."""
+        """Listen for RMs; returns the running server (its ``port``).
+
+        ``options`` or the same names as keyword arguments (``ssl`` for ``wss``, ``token``, ``path``,
+        ``heartbeat``, the limits): see :class:`~s2ws.transport.options.ServerOptions`."""
         if self._server is not None:
             raise RuntimeError("this CEM is already serving")
         self._server = await serve(
             self.session_factory,
             host,
             port,
-            ssl_context=ssl_context,
-            token=token,
-            path=path,
-            heartbeat=heartbeat,
-            max_frame_bytes=max_frame_bytes,
+            ServerOptions.build(options, overrides),
             on_event=self.on_transport_event,
             clock=self.clock,
         )

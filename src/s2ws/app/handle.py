@@ -47,7 +47,7 @@ from .observe import AppSession
 from .worker import SessionWorker
 
 if TYPE_CHECKING:
-    from ..transport.engine import Connection
+    from ..transport.connection import Connection
     from .application import AppBase
 
 __all__ = ["SessionHandle"]

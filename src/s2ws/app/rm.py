@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl as ssl_module
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
@@ -34,12 +33,10 @@ from ..messages.base import S2Message, new_id
 from ..messages.common import InstructionStatusUpdate, ReceptionStatus, ResourceManagerDetails
 from ..messages.enums import ControlType, EnergyManagementRole, InstructionStatus
 from ..session.events import ControlTypeSelected, HandshakeCompleted, SessionClosed
-from ..transport.backoff import ReconnectPolicy
 from ..transport.channel import Channel
+from ..transport.connection import Connection
 from ..transport.driver import Driver
-from ..transport.engine import Connection
-from ..transport.options import MIN_HEARTBEAT
-from ..transport.tls import StrPath
+from ..transport.options import ClientOptions
 from ..transport.ws_client import Client, EndpointProvider
 from .application import AppBase
 from .describe import describe_error
@@ -50,7 +47,6 @@ __all__ = ["ResourceManager"]
 log = logging.getLogger("s2ws.app")
 
 T = TypeVar("T")
-_DEFAULT_RECONNECT = ReconnectPolicy()
 
 
 class ResourceManager(AppBase):
@@ -146,31 +142,18 @@ class ResourceManager(AppBase):
 
     # --- running ---------------------------------------------------------------------------------
 
-    async def run(
-        self,
-        url: str | EndpointProvider,
-        *,
-        token: str | None = None,
-        ca_file: StrPath | None = None,
-        pinned_sha256: str | bytes | None = None,
-        ssl: ssl_module.SSLContext | None = None,
-        reconnect: ReconnectPolicy | None = _DEFAULT_RECONNECT,
-        heartbeat: float | None = MIN_HEARTBEAT,
-        connect_timeout: float = 30.0,
-    ) -> None:
+    async def run(self, url: str | EndpointProvider, options: ClientOptions | None = None, **overrides: Any) -> None:
         """Connect to the CEM and serve it until :meth:`close`, a TERMINATE (per ``reconnect``), or
-        the policy gives up (ConnectError and its subclasses). ``reconnect=None``: one session only."""
+        the policy gives up (ConnectError and its subclasses). ``reconnect=None``: one session only.
+
+        ``options`` or the same names as keyword arguments (``token``, ``ca_file``, ``pinned_sha256``,
+        ``ssl``, ``reconnect``, ``heartbeat``, ``connect_timeout``...): see
+        :class:`~s2ws.transport.options.ClientOptions`."""
         self._client = Client(
             url,
             self.session_factory,
-            token=token,
-            ssl=ssl,
-            ca_file=ca_file,
-            pinned_sha256=pinned_sha256,
-            reconnect=reconnect,
-            heartbeat=heartbeat,
+            ClientOptions.build(options, overrides),
             on_event=self.on_transport_event,
-            connect_timeout=connect_timeout,
             clock=self.clock,
         )
         if self._closing:

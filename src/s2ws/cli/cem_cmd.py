@@ -7,7 +7,11 @@ every 15 minutes with the planner of their control type (:mod:`s2ws.app.planners
 ``--planner day`` those planners steer FRBC and PEBC devices too (a day's plan by time of day).
 ``--speed N`` runs the CEM on a simulated clock N times faster than the wall clock, for simulators started with the same
 ``--speed`` (``s2ws rm simulate DEVICE --speed N``); see :mod:`s2ws.app.clock`.
-Runs until SIGINT/SIGTERM, then ends every session with SessionRequest TERMINATE and exits 0.
+The bearer token comes from ``--token-file`` (mode 0600 or stricter) or ``$S2WS_TOKEN``; ``--token`` still
+works but shows the token in ``ps``. ``--heartbeat``, ``--rate-limit``, ``--max-connections``,
+``--handshake-timeout`` and ``--write-timeout`` set the limits of :class:`s2ws.transport.ServerOptions`.
+Runs until SIGINT/SIGTERM, then ends every session with SessionRequest TERMINATE and exits 0
+(bounded: every session gets its TERMINATE at once, and waits at most ``close_grace`` for its answer).
 Exit 1 when it cannot listen, 2 on usage errors.
 """
 
@@ -17,7 +21,58 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["add_server_limits", "register", "run", "server_options"]
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def add_server_limits(parser: argparse.ArgumentParser) -> None:
+    """The flags for the limits of a server facing a network (defaults: ServerOptions')."""
+    parser.add_argument(
+        "--heartbeat",
+        type=_seconds,
+        default=50.0,
+        metavar="S",
+        help="ping every S seconds (at least 50), close a peer silent S/2 longer; 0 disables (default 50)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_seconds,
+        default=100.0,
+        metavar="N",
+        help="read at most N messages/s per session (times --speed), the rest wait; 0 disables (default 100)",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, metavar="N", help="open sockets at most (default: open-file limit minus 64)"
+    )
+    parser.add_argument(
+        "--handshake-timeout", type=_seconds, default=10.0, metavar="S", help="time to the upgrade (default 10)"
+    )
+    parser.add_argument(
+        "--write-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="close a peer that reads nothing for S seconds while frames wait; 0 disables (default 30)",
+    )
+
+
+def server_options(args: argparse.Namespace, *, speed: float = 1.0) -> dict[str, Any]:
+    """ServerOptions keywords from the flags of :func:`add_server_limits`."""
+    rate = args.rate_limit * speed if args.rate_limit else None
+    return {
+        "heartbeat": args.heartbeat or None,
+        "rate_limit": rate,
+        "rate_burst": max(1, int(2 * rate)) if rate else 1,
+        "max_connections": args.max_connections,
+        "handshake_timeout": args.handshake_timeout,
+        "write_timeout": args.write_timeout or None,
+    }
 
 
 def register(sub: Any) -> None:
@@ -32,7 +87,9 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--listen", required=True, metavar="HOST:PORT", help="where to listen (port 0 picks one)")
     parser.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
-    parser.add_argument("--token", help="require this bearer token on the WebSocket upgrade")
+    parser.add_argument("--token", help="require this bearer token (visible in ps: prefer --token-file or $S2WS_TOKEN)")
+    parser.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE (mode 0600 or stricter)")
+    add_server_limits(parser)
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss://")
     parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert (if not in that file)")
     parser.add_argument("--path", default="/", help="URL path of the WebSocket endpoint (default /)")
@@ -80,6 +137,19 @@ def run(args: argparse.Namespace) -> int:
     if args.tls_key and not args.tls_cert:
         print("s2ws cem: --tls-key needs --tls-cert", file=sys.stderr)
         return 2
+    from ..errors import TransportConfigError
+    from ..transport.auth import token_from
+    from ..transport.options import ServerOptions
+
+    try:
+        if args.token is None:
+            args.token = token_from(file=args.token_file)
+        elif args.token_file is not None:
+            raise TransportConfigError("give --token or --token-file, not both")
+        args.options = ServerOptions(token=args.token, path=args.path, **server_options(args, speed=args.speed))
+    except TransportConfigError as exc:
+        print(f"s2ws cem: {exc}", file=sys.stderr)
+        return 2
     configure_logging(args.verbose)
     try:
         return asyncio.run(_serve(args, host, port))
@@ -112,7 +182,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     stopper = Stopper()
     stopper.install()
     try:
-        server = await cem.serve(host, port, ssl_context=tls, token=args.token, path=args.path)
+        server = await cem.serve(host, port, args.options, ssl=tls)
     except OSError as exc:
         print(f"s2ws cem: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         stopper.uninstall()

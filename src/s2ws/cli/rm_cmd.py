@@ -51,7 +51,17 @@ def register(sub: Any) -> None:
     simulate.add_argument("device", choices=tuple(DEVICES), metavar="DEVICE", help=", ".join(DEVICES))
     simulate.add_argument("--connect", required=True, metavar="URL", help="the CEM's ws:// or wss:// URL")
     simulate.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
-    simulate.add_argument("--token", help="bearer token for the WebSocket upgrade")
+    simulate.add_argument("--token", help="bearer token for the upgrade (visible in ps: prefer --token-file)")
+    simulate.add_argument(
+        "--token-file", metavar="FILE", help="read the bearer token from FILE (mode 0600 or stricter)"
+    )
+    simulate.add_argument(
+        "--heartbeat",
+        type=float,
+        default=50.0,
+        metavar="S",
+        help="ping every S seconds (at least 50), close a CEM silent S/2 longer; 0 disables (default 50)",
+    )
     simulate.add_argument("--ca-file", metavar="FILE", help="trust only this CA for wss:// (S2 Connect pinned root)")
     simulate.add_argument(
         "--speed",
@@ -92,6 +102,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"s2ws rm simulate: --origin: {exc}", file=sys.stderr)
         return 2
+    from ..errors import TransportConfigError
+    from ..transport.auth import token_from
+    from ..transport.options import check_heartbeat
+
+    try:
+        if args.token is None:
+            args.token = token_from(file=args.token_file)
+        elif args.token_file is not None:
+            raise TransportConfigError("give --token or --token-file, not both")
+        check_heartbeat(args.heartbeat or None)
+    except TransportConfigError as exc:
+        print(f"s2ws rm simulate: {exc}", file=sys.stderr)
+        return 2
     configure_logging(args.verbose)
     try:
         return asyncio.run(_simulate(args))
@@ -121,7 +144,11 @@ async def _simulate(args: argparse.Namespace) -> int:
     reconnect = None if args.once else ReconnectPolicy(initial=1.0, max=30.0)
     stopper = Stopper()
     stopper.install()
-    running = asyncio.ensure_future(rm.run(args.connect, token=args.token, ca_file=args.ca_file, reconnect=reconnect))
+    running = asyncio.ensure_future(
+        rm.run(
+            args.connect, token=args.token, ca_file=args.ca_file, reconnect=reconnect, heartbeat=args.heartbeat or None
+        )
+    )
     speed = f" at {args.speed:g}x" if args.speed != 1 else ""
     say(f"s2ws rm simulate {args.device}: connecting to {args.connect}{speed} (Ctrl-C to stop)")
     code = 0

@@ -36,8 +36,8 @@ ID_MATCH_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}\Z"
 ID = Annotated[str, Meta(pattern=ID_MATCH_PATTERN)]
 """An identifier: 2 to 64 characters of letters, digits, '-', '_' or ':' (full match)."""
 
-Duration = Annotated[int, Meta(ge=0)]
-"""A duration in whole milliseconds, never negative."""
+Duration = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+"""A duration in whole milliseconds, never negative, and at most what a signed 64-bit peer can hold."""
 
 Timestamp = Annotated[datetime, Meta(tz=True)]
 """An RFC 3339 instant; a timestamp without an offset is refused because it is ambiguous."""

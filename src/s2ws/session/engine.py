@@ -29,12 +29,13 @@ message like any other and the peer owes it a ReceptionStatus, so the session do
 moment the request is queued. It is ``closing`` first: phase CLOSED, ``send`` refuses, and it
 waits for that one answer. The answer (whatever its status) closes it; so does the end of
 ``close_grace`` (via ``next_wakeup``/``handle_timeout``; some peers never answer a SessionRequest)
-and ``close(..., terminate=False)`` (the transport saw the socket close). While closing, every other
-frame is handled as after the close: a ReceptionStatus for one of our earlier messages is still
-matched and reported, but changes nothing (no retry, no control type switch); anything else is
-answered by the phase table (INVALID_CONTENT, S2-SESSION-004), a SessionRequest of the peer that
-crossed ours included, so each side still gets one answer per message; undecodable frames as
-always. Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
+and ``close(..., terminate=False)`` (the transport saw the socket close). While closing, a
+ReceptionStatus for one of our earlier messages is still matched and reported, but changes nothing
+(no retry, no control type switch); any other message crossed our SessionRequest (the peer sent it
+before it could know) and is answered OK without being acted on, a SessionRequest of the peer that
+crossed ours included, so each side gets one answer per message and nobody is blamed for the
+crossing; undecodable frames as always. Once closed, the phase table answers (INVALID_CONTENT,
+S2-SESSION-004). Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
 actual close.
 
 The peer ending the session: its SessionRequest is answered OK and nothing new may be sent, but
@@ -383,6 +384,10 @@ class Session:
 
     def _on_message(self, message: S2Message, raw: str | bytes, now: datetime) -> None:
         subject = _message_id(message)
+        if self.closing and self._closing_request is not None:
+            # it crossed our SessionRequest (the peer sent it before it could know): acknowledged, not acted on
+            self._answer(subject, RS.OK, None, now)
+            return
         mtype = message_type_of(type(message))
         refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
         if refusal is not None:

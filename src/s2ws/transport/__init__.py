@@ -10,15 +10,16 @@ from .asgi import AsgiApp, asgi_app
 from .auth import TokenVerifier, bearer_token
 from .backoff import S2_CONNECT_RECONNECT, Backoff, ReconnectPolicy
 from .channel import Channel
+from .connection import Connection, EngineLike, EventHandler, SessionFactory, ended_with_terminate
 from .driver import Driver, drive, utc_now
-from .engine import Connection, EngineLike, EventHandler, SessionFactory, ended_with_terminate
 from .memory import MemoryChannel, memory_pair
-from .options import DEFAULT_MAX_FRAME_BYTES, MIN_HEARTBEAT
+from .options import DEFAULT_HEARTBEAT, DEFAULT_MAX_FRAME_BYTES, MIN_HEARTBEAT, ClientOptions, ServerOptions
 from .tls import certificate_fingerprint, client_ssl_context, parse_fingerprint, server_ssl_context
 from .ws_client import Client, Endpoint, EndpointProvider, connect
-from .ws_server import Server, create_app, serve
+from .ws_server import Server, create_app, http_settings, serve
 
 __all__ = [
+    "DEFAULT_HEARTBEAT",
     "DEFAULT_MAX_FRAME_BYTES",
     "MIN_HEARTBEAT",
     "S2_CONNECT_RECONNECT",
@@ -26,6 +27,7 @@ __all__ = [
     "Backoff",
     "Channel",
     "Client",
+    "ClientOptions",
     "Connection",
     "Driver",
     "Endpoint",
@@ -35,6 +37,7 @@ __all__ = [
     "MemoryChannel",
     "ReconnectPolicy",
     "Server",
+    "ServerOptions",
     "SessionFactory",
     "TokenVerifier",
     "asgi_app",
@@ -45,6 +48,7 @@ __all__ = [
     "create_app",
     "drive",
     "ended_with_terminate",
+    "http_settings",
     "memory_pair",
     "parse_fingerprint",
     "serve",

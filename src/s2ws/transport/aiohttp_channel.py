@@ -73,6 +73,12 @@ class AiohttpChannel:
         if not self.ws.closed:
             await self.ws.close(code=code, message=close_reason_bytes(reason))
 
+    def abort(self) -> None:
+        """Drop the connection without a closing handshake (a peer that does not read would not see it)."""
+        transport = getattr(getattr(self.ws, "_writer", None), "transport", None)
+        if transport is not None:
+            transport.abort()
+
     def _cork(self) -> None:
         """Hold the frames written until the turn ends; give up corking for good on any failure."""
         assert _TCP_CORK is not None

@@ -24,9 +24,9 @@ from .channel import (
     CLOSE_TOO_BIG,
     close_reason_bytes,
 )
+from .connection import Connection, EventHandler, SessionFactory, make_engine
 from .driver import Clock, Driver, utc_now
-from .engine import Connection, EventHandler, SessionFactory, make_engine
-from .options import DEFAULT_MAX_FRAME_BYTES, check_max_frame_bytes
+from .options import ServerOptions, check_max_frame_bytes
 
 __all__ = ["ASGIReceive", "ASGIScope", "ASGISend", "AsgiApp", "AsgiChannel", "asgi_app"]
 
@@ -204,23 +204,27 @@ async def _deny(scope: ASGIScope, send: ASGISend, token: str | None) -> None:
 
 def asgi_app(
     session_factory: SessionFactory,
+    options: ServerOptions | None = None,
     *,
-    token: TokenCheck = None,
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     on_event: EventHandler | None = None,
     clock: Clock = utc_now,
-    close_timeout: float = 5.0,
+    **overrides: Any,
 ) -> AsgiApp:
     """An ASGI app serving one S2 session per WebSocket; HTTP requests get 404, lifespan is acknowledged.
+
+    ``options`` or the same names as keyword arguments, as for :func:`~s2ws.transport.serve`; the
+    ASGI server owns the socket, so only ``token``, ``max_frame_bytes`` and ``close_timeout`` apply
+    here (the HTTP limits, pings and timeouts are the ASGI server's settings).
 
     The bearer token is checked before ``websocket.accept``: refused with HTTP 401 when the server
     supports the ``websocket.http.response`` extension, else closed with 1008 (the server answers 403).
     """
+    opts = ServerOptions.build(options, overrides)
     return AsgiApp(
         session_factory,
-        token=token,
-        max_frame_bytes=max_frame_bytes,
+        token=opts.token,
+        max_frame_bytes=opts.max_frame_bytes,
         on_event=on_event,
         clock=clock,
-        close_timeout=close_timeout,
+        close_timeout=opts.close_timeout,
     )

@@ -1,12 +1,33 @@
-"""Bearer tokens on the WebSocket upgrade (RFC 6750), shared by the aiohttp server and the ASGI app."""
+"""Bearer tokens on the WebSocket upgrade (RFC 6750), shared by the aiohttp server and the ASGI app.
+
+The scheme name is matched case-insensitively, as RFC 7235 says (``bearer`` and ``Bearer`` both work).
+Tokens given to the command line tools come from the ``S2WS_TOKEN`` environment variable or a file
+readable by its owner only (:func:`read_token_file`), so that they are not visible in ``ps``.
+"""
 
 from __future__ import annotations
 
 import hmac
 import inspect
-from collections.abc import Awaitable, Callable
+import os
+import stat
+from collections.abc import Awaitable, Callable, Mapping
 
-__all__ = ["TokenCheck", "TokenVerifier", "bearer_token", "challenge", "check_token"]
+from ..errors import TransportConfigError
+
+__all__ = [
+    "TOKEN_ENV",
+    "TokenCheck",
+    "TokenVerifier",
+    "bearer_token",
+    "challenge",
+    "check_token",
+    "read_token_file",
+    "token_from",
+]
+
+TOKEN_ENV = "S2WS_TOKEN"
+"""The environment variable the command line tools read a bearer token from."""
 
 TokenVerifier = Callable[[str], "bool | Awaitable[bool]"]
 """Decides whether a presented token is acceptable (single-use S2 Connect tokens need a store)."""
@@ -45,3 +66,34 @@ def challenge(presented: str | None, realm: str = "s2") -> str:
     if presented is None:
         return f'Bearer realm="{realm}"'
     return f'Bearer realm="{realm}", error="invalid_token"'
+
+
+def read_token_file(path: str | os.PathLike[str]) -> str:
+    """The token in ``path`` (surrounding whitespace stripped); refused unless only its owner can read it.
+
+    Like ssh with a private key: a file that group or others may read or write (mode wider than 0600)
+    is refused with an error naming the mode, as is an empty file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise TransportConfigError(f"token file {os.fspath(path)}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise TransportConfigError(f"token file {os.fspath(path)} is not a regular file")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TransportConfigError(
+            f"token file {os.fspath(path)} has mode {stat.S_IMODE(mode):04o}; it must be readable by its owner "
+            f"only (chmod 600)"
+        )
+    with open(path, encoding="utf-8") as handle:
+        token = handle.read().strip()
+    if not token:
+        raise TransportConfigError(f"token file {os.fspath(path)} is empty")
+    return token
+
+
+def token_from(*, file: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    """A token from ``file`` when given, else from ``$S2WS_TOKEN`` (empty counts as unset), else ``None``."""
+    if file is not None:
+        return read_token_file(file)
+    value = (os.environ if env is None else env).get(TOKEN_ENV, "").strip()
+    return value or None

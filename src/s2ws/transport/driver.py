@@ -8,6 +8,14 @@ by a flush that writes queued frames in order and dispatches events in order.
 An engine that ended the session itself may still be ``closing`` (an optional attribute: it sent
 SessionRequest and waits, on its own timer, for the peer's ReceptionStatus). The driver keeps reading and
 serving its timer until it is ``closed``, even after ``stop``, so that answer can still arrive.
+
+Facing a network: a write that waits longer than ``write_timeout`` (the peer stopped reading) ends the
+session and drops the socket; with ``rate_limit`` the reader takes frames no faster than the rate
+(the rest wait in the socket, so a flooding peer is slowed by TCP, and each frame is still answered
+in order), and a peer held back without a pause for ``rate_close_after`` seconds is sent
+SessionRequest TERMINATE with the reason, then closed with 1008; and the reader lets the other
+sessions run every few frames, so one busy peer cannot starve them. An engine that ends the
+session because the handshake failed or timed out closes the socket with 1008 (policy violation).
 """
 
 from __future__ import annotations
@@ -16,12 +24,14 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from ..errors import ChannelClosed
-from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, Channel
-from .engine import Connection, EngineLike
+from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, Channel
+from .connection import Connection, EngineLike
+from .guard import RateLimiter
 
 __all__ = ["Clock", "Driver", "drive", "utc_now"]
 
@@ -29,6 +39,51 @@ log = logging.getLogger("s2ws.transport")
 
 Clock = Callable[[], datetime]
 OnEvent = Callable[[object], Awaitable[None] | None]
+
+_YIELD_EVERY = 8  # frames read back to back before the reader lets other sessions run
+_RATE_EXCEEDED = "the peer kept sending above its message rate"
+_POLICY_VIOLATIONS = ("the handshake did not complete", "handshake failed", _RATE_EXCEEDED)
+
+
+def _close_code_for(reason: str) -> int:
+    """1008 for a session ended because the handshake failed or timed out or the peer flooded, else 1000."""
+    return CLOSE_POLICY_VIOLATION if reason.startswith(_POLICY_VIOLATIONS) else CLOSE_NORMAL
+
+
+class _Flag:
+    """``asyncio.Event`` without its deque: an idle session holds two, so their size counts."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if self._waiters is not None and waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return True
 
 
 def utc_now() -> datetime:
@@ -48,13 +103,17 @@ class Driver:
         clock: Clock = utc_now,
         close_timeout: float = 5.0,
         connection: Connection | None = None,
+        write_timeout: float | None = None,
+        rate_limit: float | None = None,
+        rate_burst: int = 1,
+        rate_close_after: float | None = None,
     ) -> None:
         self.engine = engine
         self.channel = channel
         self._on_event = on_event
         self._clock = clock
         self._close_timeout = close_timeout
-        self._wake = asyncio.Event()
+        self._wake = _Flag()
         self._flushing = False  # a flush is writing or dispatching (it drains until the engine is empty)
         self._flush_waiters: list[asyncio.Future[None]] = []
         send_texts = getattr(channel, "send_texts", None)
@@ -68,7 +127,13 @@ class Driver:
         self._deadline: datetime | None = None
         self._stop: tuple[int, str] | None = None
         self._peer_closed = False
-        self._done = asyncio.Event()
+        self._done = _Flag()
+        self._reader: asyncio.Task[None] | None = None
+        self._write_timeout = write_timeout
+        self._lost: str | None = None  # why the socket was dropped, when the driver dropped it
+        self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
+        self._rate_limit = rate_limit or 0.0
+        self._rate_close_after = rate_close_after
         if connection is not None:
             connection._attach(self)
 
@@ -95,25 +160,44 @@ class Driver:
             self._stop = (code, reason or "closed locally")
         self._wake.set()
 
+    async def abandon(self, reason: str) -> None:
+        """End a session that never started because its socket failed before the upgrade completed.
+
+        The engine is closed and its events (``SessionClosed`` with ``reason``) are dispatched, so that
+        whoever registered the session on creation forgets it; nothing is written."""
+        try:
+            if not self.engine.closed:
+                self.engine.close(reason, self._clock())
+            self.engine.data_to_send()
+            self._held = []
+            await self._dispatch_events()
+        finally:
+            self._done.set()
+
     async def wait_closed(self) -> None:
         """Return once ``run`` has finished, the channel included."""
         await self._done.wait()
 
     async def run(self) -> None:
         """Start the engine and serve it until it closes or the channel does; then close both."""
-        tasks: list[asyncio.Task[None]] = []
+        reader: asyncio.Task[None] | None = None
         code, reason = CLOSE_NORMAL, "peer closed"
         try:
             self.engine.start(self._clock())
             await self._flush()
             self._running = True
             if not self.engine.closed and self._stop is None:
-                tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._timer_loop())]
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    task.result()
+                # the reader is a task of its own; the timer runs here, in the caller's task (one task
+                # fewer per session), and ends when the engine is done or the reader is
+                reader = self._reader = asyncio.create_task(self._read_loop())
+                reader.add_done_callback(self._reader_done)
+                await self._timer_loop()
+                if reader.done():
+                    reader.result()
         except ChannelClosed:
             self._peer_closed = True
+            if self._lost is not None:
+                reason = self._lost
         except asyncio.CancelledError:
             code, reason = CLOSE_GOING_AWAY, "transport cancelled"
             raise
@@ -122,12 +206,13 @@ class Driver:
             raise
         finally:
             self._running = False
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             if self._stop is not None and code == CLOSE_NORMAL:
                 code, reason = self._stop
+            elif code == CLOSE_NORMAL and self.engine.closed and not self._peer_closed:
+                code = _close_code_for(self.engine.close_reason or "")
             await self._finish(code, reason)
 
     async def _finish(self, code: int, reason: str) -> None:
@@ -149,13 +234,50 @@ class Driver:
             log.exception("error while closing the session")
         finally:
             try:
-                await self.channel.close(code, reason)
+                async with asyncio.timeout(self._close_timeout):
+                    await self.channel.close(code, reason)
+            except TimeoutError:
+                self._abort()
             except Exception:
                 log.debug("channel close failed", exc_info=True)
+                self._abort()
             self._done.set()
 
+    def _abort(self) -> None:
+        abort = getattr(self.channel, "abort", None)
+        if callable(abort):
+            abort()
+
+    async def _end_flood(self, seconds: float) -> None:
+        """The peer stayed above its message rate: end the session with a reason (SessionRequest TERMINATE)."""
+        reason = f"{_RATE_EXCEEDED} ({self._rate_limit:g} messages/s) for {seconds:.0f} s"
+        log.warning("closing a session: %s", reason)
+        self.engine.close(reason, self._clock(), terminate=True)
+        await self._flush()
+        self._wake.set()
+
     async def _read_loop(self) -> None:
+        limiter = self._limiter
+        throttled_since: float | None = None
+        streak = 0
         while True:
+            if limiter is not None and not getattr(self.engine, "closing", False):
+                now = time.monotonic()
+                wait = limiter.take(now)
+                if wait <= 0.0:
+                    throttled_since = None
+                elif throttled_since is None:
+                    throttled_since = now
+                elif self._rate_close_after is not None and now - throttled_since >= self._rate_close_after:
+                    await self._end_flood(now - throttled_since)
+                    continue
+                while wait > 0.0:
+                    await asyncio.sleep(wait)  # the peer's frames wait in the socket meanwhile
+                    wait = limiter.take(time.monotonic())
+            streak += 1
+            if streak >= _YIELD_EVERY:
+                streak = 0
+                await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
             data = await self.channel.receive()
             if data is None:
                 self._peer_closed = True
@@ -174,8 +296,12 @@ class Driver:
             return False
         return self._stop is None or getattr(self.engine, "closing", False) is True
 
+    def _reader_done(self, _: asyncio.Task[None]) -> None:
+        self._wake.set()
+
     async def _timer_loop(self) -> None:
-        while self._serving():
+        reader = self._reader
+        while self._serving() and not (reader is not None and reader.done()):
             self._deadline = wakeup = self.engine.next_wakeup()
             woken = False
             if wakeup is None:
@@ -189,6 +315,8 @@ class Driver:
                 else:
                     await asyncio.sleep(0)  # a due timer must not starve the reader
             self._wake.clear()  # after the wait, so a wakeup given while busy is not lost
+            if reader is not None and reader.done():
+                return
             if not woken and self._serving():
                 self.engine.handle_timeout(self._clock())
             await self._flush()
@@ -224,6 +352,19 @@ class Driver:
                     waiter.set_result(None)
 
     async def _write(self, frames: Sequence[str]) -> None:
+        if self._write_timeout is None:
+            await self._write_frames(frames)
+            return
+        try:
+            async with asyncio.timeout(self._write_timeout):
+                await self._write_frames(frames)
+        except TimeoutError:
+            self._peer_closed = True  # it does not read: the close handshake would wait just the same
+            self._lost = f"write timeout: the peer read nothing for {self._write_timeout:g} s"
+            self._abort()
+            raise ChannelClosed(f"the peer read nothing for {self._write_timeout:g} s (write timeout)") from None
+
+    async def _write_frames(self, frames: Sequence[str]) -> None:
         if self._send_texts is not None and len(frames) > 1:
             await self._send_texts(frames)
             return

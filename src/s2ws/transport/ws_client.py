@@ -14,9 +14,9 @@ import functools
 import logging
 import random
 import ssl as ssl_module
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -25,10 +25,10 @@ from ..errors import AuthenticationError, CertificateError, ConnectError, Transp
 from .aiohttp_channel import AiohttpChannel
 from .backoff import Backoff, ReconnectPolicy
 from .channel import CLOSE_INTERNAL_ERROR, CLOSE_NORMAL
+from .connection import Connection, EngineLike, EventHandler, SessionFactory, ended_with_terminate, make_engine
 from .driver import Clock, Driver, utc_now
-from .engine import Connection, EngineLike, EventHandler, SessionFactory, ended_with_terminate, make_engine
-from .options import DEFAULT_MAX_FRAME_BYTES, MIN_HEARTBEAT, check_heartbeat, check_max_frame_bytes
-from .tls import StrPath, client_ssl_context, parse_fingerprint
+from .options import ClientOptions
+from .tls import client_ssl_context, parse_fingerprint
 
 __all__ = ["Client", "Endpoint", "EndpointProvider", "connect"]
 
@@ -52,6 +52,9 @@ _DEFAULT_POLICY = ReconnectPolicy()
 class Client:
     """Connects ``session_factory``'s engines to a server, again and again per ``reconnect``.
 
+    ``options`` (or the same names as keyword arguments) configure everything: see
+    :class:`~s2ws.transport.options.ClientOptions`.
+
     ``run()`` returns when ``close()`` is called, when a session ends with TERMINATE (per the policy)
     or, with ``reconnect=None``, after one session; it raises :class:`ConnectError` (or its subclasses
     :class:`AuthenticationError`, :class:`CertificateError`) when the policy gives up. Cancelling
@@ -74,53 +77,34 @@ class Client:
         self,
         url: str | EndpointProvider,
         session_factory: SessionFactory,
+        options: ClientOptions | None = None,
         *,
-        token: str | None = None,
-        ssl: ssl_module.SSLContext | None = None,
-        ca_file: StrPath | None = None,
-        pinned_sha256: str | bytes | None = None,
-        reconnect: ReconnectPolicy | None = _DEFAULT_POLICY,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-        heartbeat: float | None = MIN_HEARTBEAT,
         on_event: EventHandler | None = None,
-        headers: Mapping[str, str] | None = None,
-        connect_timeout: float = 30.0,
-        close_timeout: float = 5.0,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
-        compress: bool = False,
-        cork: bool = True,
+        **overrides: Any,
     ) -> None:
-        options = (("ssl", ssl), ("ca_file", ca_file), ("pinned_sha256", pinned_sha256))
-        given = [name for name, value in options if value is not None]
-        if len(given) > 1:
-            raise TransportConfigError(f"give at most one of ssl, ca_file, pinned_sha256 (got {', '.join(given)})")
-        if not isinstance(url, str) and token is not None:
+        opts = ClientOptions.build(options, overrides)
+        self.options = opts
+        if not isinstance(url, str) and opts.token is not None:
             raise TransportConfigError("with an endpoint provider, the token comes from the provider")
+        given = [name for name in ("ssl", "ca_file", "pinned_sha256") if getattr(opts, name) is not None]
         self._tls_given = given[0] if given else None
         self._tls: ssl_module.SSLContext | aiohttp.Fingerprint
-        if pinned_sha256 is not None:
-            self._tls = aiohttp.Fingerprint(parse_fingerprint(pinned_sha256))
-        elif ssl is not None:
-            self._tls = ssl
+        if opts.pinned_sha256 is not None:
+            self._tls = aiohttp.Fingerprint(parse_fingerprint(opts.pinned_sha256))
+        elif opts.ssl is not None:
+            self._tls = opts.ssl
         else:
-            self._tls = client_ssl_context(ca_file=ca_file)
+            self._tls = client_ssl_context(ca_file=opts.ca_file)
         self._url = url
         if isinstance(url, str):
             self._check_url(url)
-        self._token = token
         self._factory = session_factory
-        self._policy = reconnect
-        self._max_frame_bytes = check_max_frame_bytes(max_frame_bytes)
-        self._heartbeat = check_heartbeat(heartbeat)
+        self._policy = opts.reconnect
         self._on_event = on_event
-        self._headers = dict(headers or {})
-        self._connect_timeout = connect_timeout
-        self._close_timeout = close_timeout
-        self._compress = bool(compress)
-        self._cork = bool(cork)
         self._clock = clock
-        self._backoff = Backoff(reconnect or _DEFAULT_POLICY, rng)
+        self._backoff = Backoff(opts.reconnect or _DEFAULT_POLICY, rng)
         self._closing = False
         self._stop_event: asyncio.Event | None = None
         self._driver: Driver | None = None
@@ -192,7 +176,7 @@ class Client:
 
     async def _endpoint(self) -> Endpoint:
         if isinstance(self._url, str):
-            return Endpoint(self._url, self._token)
+            return Endpoint(self._url, self.options.token)
         try:
             endpoint = await self._url()
         except TransportError:
@@ -226,13 +210,15 @@ class Client:
             await ws.close(code=CLOSE_INTERNAL_ERROR, message=b"session factory failed")
             raise
         on_event = functools.partial(self._on_event, connection) if self._on_event is not None else None
+        opts = self.options
         driver = Driver(
             engine,
-            AiohttpChannel(ws, cork=self._cork),
+            AiohttpChannel(ws, cork=opts.cork),
             on_event,
             clock=self._clock,
-            close_timeout=self._close_timeout,
+            close_timeout=opts.close_timeout,
             connection=connection,
+            write_timeout=opts.write_timeout,
         )
         self._driver = driver
         self.sessions += 1
@@ -243,21 +229,22 @@ class Client:
         return engine
 
     async def _open(self, http: aiohttp.ClientSession, endpoint: Endpoint) -> aiohttp.ClientWebSocketResponse:
-        headers = dict(self._headers)
+        opts = self.options
+        headers = dict(opts.headers)
         if endpoint.token is not None:
             headers["Authorization"] = f"Bearer {endpoint.token}"
         tls = self._tls if urlsplit(endpoint.url).scheme.lower() == "wss" else False
         try:
-            async with asyncio.timeout(self._connect_timeout):
+            async with asyncio.timeout(opts.connect_timeout):
                 return await http.ws_connect(
                     endpoint.url,
                     headers=headers,
                     ssl=tls,
-                    compress=15 if self._compress else 0,  # 15: offer a window of 2**15 bytes
-                    max_msg_size=self._max_frame_bytes,
-                    heartbeat=self._heartbeat,
+                    compress=15 if opts.compress else 0,  # 15: offer a window of 2**15 bytes
+                    max_msg_size=opts.max_frame_bytes + 1,  # aiohttp refuses exactly max_msg_size; the cap is inclusive
+                    heartbeat=opts.heartbeat,
                     autoping=True,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self._close_timeout),
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=opts.close_timeout),
                 )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise _connect_error(exc, endpoint.url) from exc
@@ -295,41 +282,15 @@ def _connect_error(exc: BaseException, url: str) -> ConnectError:
 async def connect(
     url: str | EndpointProvider,
     session_factory: SessionFactory,
+    options: ClientOptions | None = None,
     *,
-    token: str | None = None,
-    ssl: ssl_module.SSLContext | None = None,
-    ca_file: StrPath | None = None,
-    pinned_sha256: str | bytes | None = None,
-    reconnect: ReconnectPolicy | None = _DEFAULT_POLICY,
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    heartbeat: float | None = MIN_HEARTBEAT,
     on_event: EventHandler | None = None,
-    headers: Mapping[str, str] | None = None,
-    connect_timeout: float = 30.0,
-    close_timeout: float = 5.0,
     clock: Clock = utc_now,
     rng: random.Random | None = None,
-    compress: bool = False,
-    cork: bool = True,
+    **overrides: Any,
 ) -> None:
-    """Run a :class:`Client` until it stops; cancel the call to disconnect gracefully."""
-    client = Client(
-        url,
-        session_factory,
-        token=token,
-        ssl=ssl,
-        ca_file=ca_file,
-        pinned_sha256=pinned_sha256,
-        reconnect=reconnect,
-        max_frame_bytes=max_frame_bytes,
-        heartbeat=heartbeat,
-        on_event=on_event,
-        headers=headers,
-        connect_timeout=connect_timeout,
-        close_timeout=close_timeout,
-        clock=clock,
-        rng=rng,
-        compress=compress,
-        cork=cork,
-    )
+    """Run a :class:`Client` until it stops; cancel the call to disconnect gracefully.
+
+    ``options`` or the same names as keyword arguments: see :class:`~s2ws.transport.options.ClientOptions`."""
+    client = Client(url, session_factory, options, on_event=on_event, clock=clock, rng=rng, **overrides)
     await client.run()

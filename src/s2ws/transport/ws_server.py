@@ -2,7 +2,9 @@
 
 Compression (permessage-deflate) is accepted when a client offers it, frames above the cap close only that
 socket (1009), and the server never pings more often than every 50 s. Closing the server closes every live
-session with 1001.
+session with 1001. Every limit of :class:`~s2ws.transport.options.ServerOptions` is enforced here or in the
+driver; refusals are logged at most once a minute per kind (WARNING for tokens), without traceback and
+without any part of the request.
 """
 
 from __future__ import annotations
@@ -10,157 +12,212 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import ssl
+import time
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import web
 
 from .aiohttp_channel import AiohttpChannel
-from .auth import TokenCheck, bearer_token, challenge, check_token
+from .auth import bearer_token, challenge, check_token
 from .channel import CLOSE_GOING_AWAY
+from .connection import Connection, EventHandler, SessionFactory, make_engine
 from .driver import Clock, Driver, utc_now
-from .engine import Connection, EventHandler, SessionFactory, make_engine
-from .options import DEFAULT_MAX_FRAME_BYTES, check_heartbeat, check_max_frame_bytes
+from .guard import AuthThrottle, HttpLogFilter, LogLimiter, quiet_accept_errors
+from .options import ServerOptions
 
-__all__ = ["Server", "create_app", "serve"]
+__all__ = ["Server", "create_app", "http_settings", "serve"]
 
 log = logging.getLogger("s2ws.transport")
+_http_log = logging.getLogger("s2ws.transport.http")
+_http_log.addFilter(HttpLogFilter())
+
+_MAX_HEADERS = 64
 
 
 @dataclass(slots=True)
-class _Settings:
+class _State:
     session_factory: SessionFactory
-    token: TokenCheck
-    max_frame_bytes: int
-    heartbeat: float | None
+    options: ServerOptions
     on_event: EventHandler | None
     clock: Clock
-    close_timeout: float
-    compress: bool = True
-    cork: bool = True
+    throttle: AuthThrottle
+    refusals: LogLimiter
     drivers: set[Driver] = field(default_factory=set)
 
 
-_SETTINGS = web.AppKey("s2ws_settings", _Settings)
+_STATE = web.AppKey("s2ws_state", _State)
 
 
 def create_app(
     session_factory: SessionFactory,
+    options: ServerOptions | None = None,
     *,
-    path: str = "/",
-    token: TokenCheck = None,
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    heartbeat: float | None = None,
     on_event: EventHandler | None = None,
     clock: Clock = utc_now,
-    close_timeout: float = 5.0,
     app: web.Application | None = None,
-    compress: bool = True,
-    cork: bool = True,
+    **overrides: Any,
 ) -> web.Application:
-    """An aiohttp application serving S2 WebSockets at ``path`` (or that route added to ``app``).
+    """An aiohttp application serving S2 WebSockets at ``options.path`` (or that route added to ``app``).
 
-    ``token`` is a fixed bearer token, a verifier ``token -> bool`` (sync or async), or ``None`` for no
-    check; a failed check is answered 401 with ``WWW-Authenticate`` and no upgrade. ``heartbeat`` is the
-    ping interval (``None``, or at least 50 s). The application can be mounted into a larger aiohttp app
-    that also serves HTTPS APIs (S2 Connect).
-
-    ``compress`` accepts permessage-deflate when a client offers it (the standard says implementations
-    SHOULD support it); the server never asks for it, so a client that does not offer it (the s2ws
-    ``Client``'s default) pays nothing. ``compress=False`` refuses it: every connection then skips
-    deflate's per-frame CPU and its zlib state (about 100 KiB per connection for its whole life).
-
-    ``cork`` holds a burst of frames written in one turn of the event loop until the turn ends, so
-    that it leaves in full TCP segments (see :mod:`s2ws.transport.aiohttp_channel`); ``cork=False``
-    writes every frame at once.
+    ``options`` (or the same names as keyword arguments) configure everything; see
+    :class:`~s2ws.transport.options.ServerOptions`. A failed token check is answered 401 with
+    ``WWW-Authenticate`` and no upgrade. The application can be mounted into a larger aiohttp app that
+    also serves HTTPS APIs (S2 Connect); give the runner :func:`http_settings` so that the limits on
+    the HTTP request (header sizes, the time to the upgrade) hold too. :func:`serve` does that.
     """
-    settings = _Settings(
+    opts = ServerOptions.build(options, overrides)
+    state = _State(
         session_factory=session_factory,
-        token=token,
-        max_frame_bytes=check_max_frame_bytes(max_frame_bytes),
-        heartbeat=check_heartbeat(heartbeat),
+        options=opts,
         on_event=on_event,
         clock=clock,
-        close_timeout=close_timeout,
-        compress=bool(compress),
-        cork=bool(cork),
+        throttle=AuthThrottle(opts.auth_failures, opts.auth_window),
+        refusals=LogLimiter(log),
     )
     app = app if app is not None else web.Application()
-    app[_SETTINGS] = settings
-    app.router.add_get(path, _handle)
+    app[_STATE] = state
+    app.router.add_get(opts.path, _handle)
     app.on_shutdown.append(_close_sessions)
     return app
 
 
+def http_settings(options: ServerOptions) -> dict[str, Any]:
+    """Keyword arguments for ``web.AppRunner`` that bound the HTTP request before the upgrade.
+
+    ``keepalive_timeout`` closes a socket that has not sent a whole request within
+    ``handshake_timeout`` (aiohttp starts that timer when the connection is made); the header limits
+    refuse an oversized request head with 400 before it is kept anywhere."""
+    field_cap = min(8190, options.max_header_bytes)
+    return {
+        "keepalive_timeout": options.handshake_timeout,
+        "max_line_size": field_cap,
+        "max_field_size": field_cap,
+        "max_headers": _MAX_HEADERS,
+        "logger": _http_log,
+    }
+
+
+def _refuse(state: _State, request: web.Request, why: str, *, level: int = logging.INFO) -> None:
+    state.refusals.log(level, why, time.monotonic(), "refused a connection from %s: %s", request.remote, why)
+
+
 async def _handle(request: web.Request) -> web.StreamResponse:
-    settings = request.app[_SETTINGS]
+    state = request.app[_STATE]
+    opts = state.options
+    head = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+    if head > opts.max_header_bytes:
+        _refuse(state, request, f"request headers over {opts.max_header_bytes} bytes")
+        return web.Response(status=431, text="request header fields too large\n")
+    source = request.remote or "?"
+    wait = state.throttle.blocked(source, time.monotonic())
+    if wait > 0:
+        _refuse(state, request, "too many failed token checks from one address", level=logging.WARNING)
+        return web.Response(status=429, text="too many failed attempts\n", headers={"Retry-After": f"{wait:.0f}"})
     token = bearer_token(request.headers.get("Authorization"))
-    if not await check_token(settings.token, token):
-        log.info("refused %s from %s: bad or missing bearer token", request.path, request.remote)
+    try:
+        async with asyncio.timeout(opts.handshake_timeout):
+            accepted = await check_token(opts.token, token)
+    except TimeoutError:
+        _refuse(state, request, "the token check did not finish in time", level=logging.WARNING)
+        return web.Response(status=503, text="try again later\n")
+    if not accepted:
+        state.throttle.failed(source, time.monotonic())
+        _refuse(state, request, "bad or missing bearer token", level=logging.WARNING)
         return web.Response(status=401, text="unauthorized\n", headers={"WWW-Authenticate": challenge(token)})
     ws = web.WebSocketResponse(
-        max_msg_size=settings.max_frame_bytes,
-        compress=settings.compress,
-        heartbeat=settings.heartbeat,
+        max_msg_size=opts.max_frame_bytes + 1,  # aiohttp refuses a frame of exactly max_msg_size; the cap is inclusive
+        compress=opts.compress,
+        heartbeat=opts.heartbeat,
         autoping=True,
-        timeout=settings.close_timeout,
+        timeout=opts.close_timeout,
     )
     if not ws.can_prepare(request).ok:
+        _refuse(state, request, "not a valid WebSocket upgrade")
         return web.Response(status=426, text="WebSocket upgrade required\n", headers={"Upgrade": "websocket"})
     connection = Connection(
         side="server",
         url=str(request.url),
         remote=request.remote,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,  # case-insensitive, and kept alive by the request anyway: no copy
         token=token,
     )
-    engine = await make_engine(settings.session_factory, connection)  # a failing factory is a 500, no upgrade
-    await ws.prepare(request)
-    on_event = functools.partial(settings.on_event, connection) if settings.on_event is not None else None
+    engine = await make_engine(state.session_factory, connection)  # a failing factory is a 500, no upgrade
+    on_event = functools.partial(state.on_event, connection) if state.on_event is not None else None
     driver = Driver(
         engine,
-        AiohttpChannel(ws, cork=settings.cork),
+        AiohttpChannel(ws, cork=opts.cork),
         on_event,
-        clock=settings.clock,
-        close_timeout=settings.close_timeout,
+        clock=state.clock,
+        close_timeout=opts.close_timeout,
         connection=connection,
+        write_timeout=opts.write_timeout,
+        rate_limit=opts.rate_limit,
+        rate_burst=opts.rate_burst,
+        rate_close_after=opts.rate_close_after,
     )
-    settings.drivers.add(driver)
+    try:
+        async with asyncio.timeout(opts.handshake_timeout):
+            await ws.prepare(request)
+    except (ConnectionError, RuntimeError, TimeoutError) as exc:
+        # the peer left (or stalled) before the 101: the session never starts and is forgotten at once
+        await driver.abandon(f"the connection was lost before the upgrade ({type(exc).__name__})")
+        _refuse(state, request, "the connection was lost before the upgrade")
+        return ws
+    state.drivers.add(driver)
     try:
         await driver.run()
-    except Exception:
-        log.exception("session with %s failed", request.remote)
+    except Exception as exc:
+        log.warning("session with %s failed: %r", request.remote, exc)
+        log.debug("session failure", exc_info=True)
     finally:
-        settings.drivers.discard(driver)
+        state.drivers.discard(driver)
     return ws
 
 
 async def _close_sessions(app: web.Application) -> None:
     """Close every live session (engine first, then the socket with 1001) and wait for them, bounded."""
-    settings = app[_SETTINGS]
-    drivers = list(settings.drivers)
+    state = app[_STATE]
+    drivers = list(state.drivers)
     for driver in drivers:
         driver.stop(CLOSE_GOING_AWAY, "server shutting down")
     if drivers:
         await asyncio.wait(
-            [asyncio.ensure_future(d.wait_closed()) for d in drivers], timeout=settings.close_timeout + 1.0
+            [asyncio.ensure_future(d.wait_closed()) for d in drivers], timeout=state.options.close_timeout + 1.0
         )
+
+
+class _Refused(asyncio.Protocol):
+    """Answers a connection over the limit with 503 and closes it, without reading its request."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n"
+        )
+        transport.close()
 
 
 class Server:
     """A listening S2 WebSocket server; ``port`` is the bound port (useful with ``port=0``)."""
 
-    def __init__(self, runner: web.AppRunner, site: web.TCPSite, host: str, port: int, tls: bool) -> None:
+    def __init__(self, runner: web.AppRunner, host: str, tls: bool) -> None:
         self._runner = runner
-        self._site = site
+        self._listener: asyncio.AbstractServer | None = None
+        self._limits = LogLimiter(log)
         self.host = host
-        self.port = port
+        self.port = 0
         self.tls = tls
+        self.refused = 0
+        """Connections refused at once because ``max_connections`` were open."""
 
     @property
     def app(self) -> web.Application:
         return self._runner.app
+
+    @property
+    def options(self) -> ServerOptions:
+        return self._runner.app[_STATE].options
 
     def url(self, path: str = "/") -> str:
         """The ``ws://`` or ``wss://`` URL of ``path`` on this server."""
@@ -169,7 +226,36 @@ class Server:
 
     @property
     def session_count(self) -> int:
-        return len(self._runner.app[_SETTINGS].drivers)
+        return len(self._runner.app[_STATE].drivers)
+
+    @property
+    def connection_count(self) -> int:
+        """Open sockets, upgraded or not."""
+        server = self._runner.server
+        return len(server.connections) if server is not None else 0
+
+    async def _listen(self, port: int, limit: int) -> None:
+        server = self._runner.server
+        assert server is not None
+
+        def protocol() -> asyncio.BaseProtocol:
+            if len(server.connections) >= limit:
+                self.refused += 1
+                self._limits.log(
+                    logging.WARNING,
+                    "limit",
+                    time.monotonic(),
+                    "connection limit of %d reached: new connections are refused (503) until some close",
+                    limit,
+                )
+                return _Refused()
+            return server()
+
+        self._listener = await asyncio.get_running_loop().create_server(
+            protocol, self.host, port, ssl=self.options.ssl, reuse_address=True
+        )
+        sockets = self._listener.sockets
+        self.port = int(sockets[0].getsockname()[1]) if sockets else port
 
     async def close(self) -> None:
         """Close every session gracefully, stop listening, free the port.
@@ -178,6 +264,9 @@ class Server:
         shutdown a peer's answering close frame is no longer seen, and each close would wait for its timeout.
         """
         await _close_sessions(self._runner.app)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         await self._runner.cleanup()
 
     async def __aenter__(self) -> Self:
@@ -191,43 +280,27 @@ async def serve(
     session_factory: SessionFactory,
     host: str = "127.0.0.1",
     port: int = 0,
+    options: ServerOptions | None = None,
     *,
-    ssl_context: ssl.SSLContext | None = None,
-    path: str = "/",
-    token: TokenCheck = None,
-    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    heartbeat: float | None = None,
     on_event: EventHandler | None = None,
     clock: Clock = utc_now,
-    close_timeout: float = 5.0,
-    compress: bool = True,
-    cork: bool = True,
+    **overrides: Any,
 ) -> Server:
-    """Listen on ``host:port`` (``wss`` when ``ssl_context`` is given) and return the running :class:`Server`.
+    """Listen on ``host:port`` (``wss`` when ``options.ssl`` is given) and return the running :class:`Server`.
 
-    ``compress``: accept permessage-deflate when a client offers it; ``cork``: hold a burst of
-    frames until the loop turns (both: see :func:`create_app`).
+    ``options`` or the same names as keyword arguments: see :class:`~s2ws.transport.options.ServerOptions`.
     """
-    app = create_app(
-        session_factory,
-        path=path,
-        token=token,
-        max_frame_bytes=max_frame_bytes,
-        heartbeat=heartbeat,
-        on_event=on_event,
-        clock=clock,
-        close_timeout=close_timeout,
-        compress=compress,
-        cork=cork,
+    opts = ServerOptions.build(options, overrides)
+    app = create_app(session_factory, opts, on_event=on_event, clock=clock)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=opts.close_timeout + 2.0, **http_settings(opts)
     )
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=close_timeout + 2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    quiet_accept_errors()
+    server = Server(runner, host, opts.ssl is not None)
     try:
-        await site.start()
+        await server._listen(port, opts.connection_limit)
     except BaseException:
         await runner.cleanup()
         raise
-    addresses = runner.addresses
-    bound = int(addresses[0][1]) if addresses else port
-    return Server(runner, site, host, bound, ssl_context is not None)
+    return server

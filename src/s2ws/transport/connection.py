@@ -1,4 +1,4 @@
-"""What the transports need from a session engine, and what they tell a session factory.
+"""The session engine as the transports see it, and the connection a session factory is given.
 
 The transports drive any object with the sans-I/O session shape, so they do not depend on the
 engine's code, and other engines (a proxy, a recorder, a test fake) plug in the same way.
@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
-if TYPE_CHECKING:
-    from .driver import Driver
+from .channel import Channel
 
 __all__ = ["Connection", "EngineLike", "EventHandler", "SessionFactory", "ended_with_terminate", "make_engine"]
 
@@ -40,6 +39,16 @@ class EngineLike(Protocol):
     def close(self, reason: str, now: datetime, *, terminate: bool = False) -> None: ...
 
 
+class _Runner(Protocol):
+    """What a connection needs of the driver serving it (the driver satisfies it; no import needed)."""
+
+    channel: Channel
+
+    def wakeup(self) -> None: ...
+
+    def stop(self, code: int = ..., reason: str = ...) -> None: ...
+
+
 class Connection:
     """One WebSocket as the application sees it: who is on the other end, and a handle on its driver.
 
@@ -61,11 +70,12 @@ class Connection:
         self.side = side
         self.url = url
         self.remote = remote
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        """The upgrade request's headers (the server gives aiohttp's case-insensitive mapping)."""
         self.token = token
         self.attempt = attempt
         self.engine: EngineLike | None = None
-        self._driver: Driver | None = None
+        self._driver: _Runner | None = None
         self._pending_stop: tuple[int, str] | None = None
 
     def wakeup(self) -> None:
@@ -80,7 +90,7 @@ class Connection:
         else:
             self._pending_stop = (code, reason)
 
-    def _attach(self, driver: Driver) -> None:
+    def _attach(self, driver: _Runner) -> None:
         self._driver = driver
         if self._pending_stop is not None:
             driver.stop(*self._pending_stop)
