@@ -29,7 +29,7 @@ from s2ws.messages.enums import EnergyManagementRole
 from s2ws.transport import serve
 from s2ws.transport.auth import read_token_file, token_from
 from s2ws.transport.guard import AuthThrottle, HttpLogFilter, LogLimiter, RateLimiter, quiet_accept_errors
-from test_transport_fakes import Factory, FakeEngine
+from transport_fakes import Factory, FakeEngine
 
 UPGRADE = (
     "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

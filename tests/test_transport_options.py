@@ -18,7 +18,7 @@ from s2ws.transport import (
     http_settings,
     serve,
 )
-from test_transport_fakes import Factory
+from transport_fakes import Factory
 
 TRANSPORT = Path(__file__).resolve().parents[1] / "src" / "s2ws" / "transport"
 

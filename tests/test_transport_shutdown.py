@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from app_support import interrupt, listening_url, s2ws_command
+from builders import power_measurement, rm_details
 from s2ws.app.rm import ResourceManager
 from s2ws.errors import SessionClosedError
 from s2ws.messages.enums import ControlType, ReceptionStatusValues
 from s2ws.session.events import ReceptionStatusReceived, RejectedIncoming
 from s2ws.transport import ReconnectPolicy
-from session_helpers import power_measurement, rm_details
-from test_app_support import interrupt, listening_url, s2ws_command
 
 SESSIONS = 200
 
