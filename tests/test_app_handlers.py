@@ -135,8 +135,8 @@ async def test_sync_handlers_decide_the_reception_status_and_async_ones_run_afte
     battery = Picky()
     async with asyncio.timeout(DEADLINE), joined(cem, battery):
         rm = await cem.next_rm()
-        await rm.wait_until(lambda: rm.last(FRBCSystemDescription) is not None)
-        assert cem.storage and cem.storage[0][0] == rm.id  # CEM handlers get the RM's handle
+        await rm.wait_until(lambda: rm.last(FRBCSystemDescription) is not None and bool(cem.storage))
+        assert cem.storage[0][0] == rm.id  # CEM handlers get the RM's handle
         assert battery.observed == ["CEM"]  # engine-owned messages reach handlers as observers
 
         def instruction(factor: float) -> FRBCInstruction:
