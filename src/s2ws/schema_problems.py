@@ -1,0 +1,139 @@
+"""Every schema problem of one frame, not only the first.
+
+msgspec stops at the first error, which is what a live session wants: one answer per frame,
+at decoder speed. A person fixing a file wants the whole list, so this slow path (used by
+``s2ws validate`` and only after a decode failed) walks the parsed document against the
+message model and asks msgspec about each part separately. The reasons are worded by the codec,
+so a single fault reads exactly as the codec reports it.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, get_args, get_origin
+
+import msgspec
+import msgspec.inspect as mi
+
+from .codec import _PATH_RE, _bad_tag, _escape, _lookup, _pointer, _reason, _Slot, _strip
+from .messages.profiles import Profile, get_profile
+
+__all__ = ["SchemaProblem", "schema_problems"]
+
+_TAG = "message_type"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """One place where a document breaks its model: a JSON pointer and the reason."""
+
+    pointer: str
+    reason: str
+
+
+@cache
+def _decoder(annotation: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(annotation)
+
+
+@cache
+def _fields(cls: type[msgspec.Struct]) -> dict[str, tuple[Any, bool]]:
+    """Wire name -> (annotation with its constraints, required) for one struct class."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    return {f.encode_name: (hints[f.name], f.required) for f in info.fields}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The bare type under ``Annotated`` and ``X | None | UnsetType``, and the constraints on it."""
+    metas: tuple[Any, ...] = ()
+    if get_origin(annotation) is Annotated:
+        annotation, *rest = get_args(annotation)
+        metas = tuple(rest)
+    args = get_args(annotation)
+    if args and get_origin(annotation) in (typing.Union, type(int | str)):
+        real = [a for a in args if a not in (type(None), msgspec.UnsetType)]
+        if len(real) == 1:
+            return _unwrap(real[0])[0], metas
+    return annotation, metas
+
+
+def _error(value: Any, annotation: Any) -> str | None:
+    """msgspec's complaint about ``value`` as ``annotation``, or None when it is fine."""
+    try:
+        _decoder(annotation).decode(msgspec.json.encode(value))
+    except msgspec.DecodeError as exc:
+        return str(exc)
+    return None
+
+
+def _said(msgspec_message: str) -> str:
+    """The codec's wording for a message msgspec would give."""
+    return _reason(msgspec_message, False, None)[0]
+
+
+def _leaf(value: Any, annotation: Any, pointer: str, error: str, out: list[SchemaProblem]) -> None:
+    m = _PATH_RE.match(error)
+    msg, path = (m["msg"], m["path"]) if m else (error, None)
+    sub_pointer, parts = _pointer(path)
+    found, inner = _lookup(value, parts)
+    slot = _Slot(_strip(mi.type_info(annotation)), False, False) if not parts else _Slot(None, False, False)
+    reason, named = _reason(msg, found, inner, slot)
+    where = pointer + sub_pointer + ("/" + _escape(named) if named is not None else "")
+    out.append(SchemaProblem(where, reason))
+
+
+def _walk(value: Any, annotation: Any, pointer: str, out: list[SchemaProblem], skip: str | None = None) -> None:
+    error = _error(value, annotation) if skip is None else "whole message"
+    if error is None:
+        return
+    base, metas = _unwrap(annotation)
+    before = len(out)
+    if isinstance(base, type) and issubclass(base, msgspec.Struct) and isinstance(value, dict):
+        fields = _fields(base)
+        for key, item in value.items():
+            if key == skip:
+                continue
+            if key not in fields:
+                out.append(SchemaProblem(f"{pointer}/{_escape(key)}", _said(f"Object contains unknown field `{key}`")))
+            else:
+                _walk(item, fields[key][0], f"{pointer}/{_escape(key)}", out)
+        for key, (_, required) in fields.items():
+            if required and key not in value:
+                out.append(SchemaProblem(f"{pointer}/{_escape(key)}", _said(f"Object missing required field `{key}`")))
+    elif get_origin(base) is list and isinstance(value, list):
+        (item_type,) = get_args(base)
+        if metas and (length_error := _error(value, Annotated[list[Any], *metas])) is not None:
+            _leaf(value, annotation, pointer, length_error, out)
+        for index, item in enumerate(value):
+            _walk(item, item_type, f"{pointer}/{index}", out)
+    if len(out) == before and skip is None:  # nothing below to blame: the value itself is wrong
+        _leaf(value, annotation, pointer, error, out)
+
+
+def schema_problems(data: bytes | str, profile: str | Profile | None = None) -> list[SchemaProblem]:
+    """Every problem msgspec would find in ``data`` one at a time, in document order.
+
+    Empty when the frame is not a JSON object msgspec can parse (the codec's single error says
+    why) or when the frame is valid.
+    """
+    try:
+        doc = msgspec.json.decode(data)
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    chosen = get_profile(profile)
+    tag = doc.get(_TAG)
+    cls = chosen.by_type.get(tag) if isinstance(tag, str) else None
+    if cls is None:
+        where = f"/{_TAG}"
+        if _TAG not in doc:
+            return [SchemaProblem(where, _said(f"Object missing required field `{_TAG}`"))]
+        return [SchemaProblem(where, _bad_tag(tag, chosen, None))]
+    out: list[SchemaProblem] = []
+    _walk(doc, cls, "", out, skip=_TAG)
+    return out
