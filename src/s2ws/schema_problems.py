@@ -17,12 +17,14 @@ from typing import Annotated, Any, get_args, get_origin
 import msgspec
 import msgspec.inspect as mi
 
-from .codec import _PATH_RE, _bad_tag, _escape, _lookup, _pointer, _reason, _Slot, _strip
+from .codec import _PATH_RE, _bad_id, _bad_tag, _escape, _lookup, _pointer, _reason, _Slot, _strip
+from .ids import first_bad_id
 from .messages.profiles import Profile, get_profile
 
 __all__ = ["SchemaProblem", "schema_problems"]
 
 _TAG = "message_type"
+_NOT_AN_ID = "Expected `str` matching the ID characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ def _error(value: Any, annotation: Any) -> str | None:
         _decoder(annotation).decode(msgspec.json.encode(value))
     except msgspec.DecodeError as exc:
         return str(exc)
+    if first_bad_id(value, annotation) is not None:  # the codec checks ID characters after msgspec
+        return _NOT_AN_ID
     return None
 
 
@@ -89,6 +93,9 @@ def _leaf(value: Any, annotation: Any, pointer: str, error: str, out: list[Schem
 def _walk(value: Any, annotation: Any, pointer: str, out: list[SchemaProblem], skip: str | None = None) -> None:
     error = _error(value, annotation) if skip is None else "whole message"
     if error is None:
+        return
+    if error is _NOT_AN_ID and isinstance(value, str):
+        out.append(SchemaProblem(pointer, _bad_id(value)))
         return
     base, metas = _unwrap(annotation)
     before = len(out)
