@@ -17,6 +17,8 @@ import argparse
 import sys
 from typing import Any
 
+from .record_options import add_rotation_arguments
+
 __all__ = ["register", "run"]
 
 
@@ -32,6 +34,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--listen", required=True, metavar="HOST:PORT", help="where to listen (port 0 picks one)")
     parser.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
+    add_rotation_arguments(parser)
     parser.add_argument("--token", help="require this bearer token on the WebSocket upgrade")
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve wss://")
     parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert (if not in that file)")
@@ -103,7 +106,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         return 2
     view = None if args.quiet else View()
     try:
-        observers = observers_for(view, args.record)
+        observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2
