@@ -19,6 +19,7 @@ from s2ws.messages import (
     HandshakeResponse,
     ReceptionStatus,
     ReceptionStatusValues,
+    ResourceManagerDetails,
 )
 from s2ws.rules.replay import MAX_AWAITED, iter_replay
 from s2ws.transcripts import DEFAULT_KEEP, DEFAULT_MAX_BYTES, parse_size, rotated_set
@@ -42,7 +43,12 @@ def conversation(measurements: int, session: str = "s-1") -> Iterator[Frame]:
     )
     rm_hello = Handshake(message_id=new_id(), role=EnergyManagementRole.RM, supported_protocol_versions=["0.0.2-beta"])
     response = HandshakeResponse(message_id=new_id(), selected_protocol_version="0.0.2-beta")
-    opening = [("cem>rm", cem_hello), ("rm>cem", rm_hello), ("cem>rm", response), ("rm>cem", rm_details())]
+    opening: list[tuple[str, Handshake | HandshakeResponse | ResourceManagerDetails]] = [
+        ("cem>rm", cem_hello),
+        ("rm>cem", rm_hello),
+        ("cem>rm", response),
+        ("rm>cem", rm_details()),
+    ]
     n = 0
     for direction, message in opening:
         yield frame(n := n + 1, direction, encode(message).decode(), session)
