@@ -80,3 +80,37 @@ def test_an_unknown_or_missing_message_type_is_the_only_problem() -> None:
 def test_what_is_not_a_json_object_is_left_to_the_codec() -> None:
     assert schema_problems(b"[1, 2]") == []
     assert schema_problems(b"{not json") == []
+
+
+def test_a_member_named_twice_is_reported_where_the_codec_refused_it() -> None:
+    """Found by fuzzing: msgspec checks every occurrence of a member and keeps the last, so the codec
+    refused the first (too long) message_id while the parsed document only showed the valid second one."""
+    data = (
+        b'{"message_type":"SessionRequest","message_id":"cem-' + b"(" * 50 + b'ionReques;t",'
+        b'"message_id":"beReceptionStatusNE"}'
+    )
+    with pytest.raises(DecodeError) as caught:
+        decode(data)
+    problems = schema_problems(data)
+    assert caught.value.pointer in {p.pointer for p in problems}
+    assert problems[0] == SchemaProblem(
+        "/message_id", 'member "message_id" appears more than once (readers differ on which counts)'
+    )
+    assert problems[1].pointer == "/request"
+
+
+def test_a_message_type_named_twice_is_reported_before_the_type_it_names() -> None:
+    """Found by fuzzing: msgspec picks the class by the first message_type, the parsed document holds
+    the last; the slow path says so instead of only judging a different message than the codec did."""
+    data = (
+        b'{"message_type":"SessionRequest","extra":1,"message_type":"Sessionnn",'
+        b'"message_id":"cem-sr-0","request":"TER-1","request":"TERMINATE"}'
+    )
+    with pytest.raises(DecodeError) as caught:
+        decode(data)
+    assert caught.value.pointer == "/extra"
+    assert [(p.pointer, p.reason.split(" (")[0]) for p in schema_problems(data)] == [
+        ("/message_type", 'member "message_type" appears more than once'),
+        ("/request", 'member "request" appears more than once'),
+        ("/message_type", 'unknown message_type "Sessionnn" in profile 0.0.2-beta'),
+    ]

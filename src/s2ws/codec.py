@@ -342,9 +342,9 @@ def _bad_tag(value: Any, profile: Profile | None, expect: type[Any] | None) -> s
 def _reason(msg: str, found: bool, value: Any, slot: _Slot = _NO_SLOT) -> tuple[str, str | None]:
     """A plain-language reason; also returns the field name the message names, if any."""
     shown = _show(value) if found else "the value"
-    if m := re.fullmatch(r"Object missing required field `(.+)`", msg, re.S):
+    if m := re.fullmatch(r"Object missing required field `(.*)`", msg, re.S):
         return f"required field {_show(m[1])} is missing", m[1]
-    if m := re.fullmatch(r"Object contains unknown field `(.+)`", msg, re.S):
+    if m := re.fullmatch(r"Object contains unknown field `(.*)`", msg, re.S):
         return f"unknown field {_show(m[1])} (S2 objects allow no other fields)", m[1]
     if msg.startswith("Expected `str` matching regex") or (
         is_id_type(slot.type) and msg.startswith("Expected `str` of length")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, get_args, get_origin
 import msgspec
 import msgspec.inspect as mi
 
-from .codec import _PATH_RE, _bad_id, _bad_tag, _escape, _lookup, _pointer, _reason, _Slot, _strip
+from .codec import _PATH_RE, _bad_id, _bad_tag, _escape, _lookup, _pointer, _reason, _show, _Slot, _strip
 from .ids import first_bad_id
 from .messages.profiles import Profile, get_profile
 
@@ -124,8 +124,10 @@ def _walk(value: Any, annotation: Any, pointer: str, out: list[SchemaProblem], s
 def schema_problems(data: bytes | str, profile: str | Profile | None = None) -> list[SchemaProblem]:
     """Every problem msgspec would find in ``data`` one at a time, in document order.
 
-    Empty when the frame is not a JSON object msgspec can parse (the codec's single error says
-    why) or when the frame is valid.
+    Members named twice in one object come first: msgspec checks every occurrence (and picks the
+    message type by the first ``message_type``) but keeps the last value, so where the codec's
+    first error points may hold a valid value in the parsed document. Empty when the frame is not
+    a JSON object msgspec can parse (the codec's single error says why) or when it is valid.
     """
     try:
         doc = msgspec.json.decode(data)
@@ -133,14 +135,45 @@ def schema_problems(data: bytes | str, profile: str | Profile | None = None) -> 
         return []
     if not isinstance(doc, dict):
         return []
+    twice = [SchemaProblem(where, reason) for where, reason in _duplicates(data)]
     chosen = get_profile(profile)
     tag = doc.get(_TAG)
     cls = chosen.by_type.get(tag) if isinstance(tag, str) else None
     if cls is None:
         where = f"/{_TAG}"
         if _TAG not in doc:
-            return [SchemaProblem(where, _said(f"Object missing required field `{_TAG}`"))]
-        return [SchemaProblem(where, _bad_tag(tag, chosen, None))]
+            return [*twice, SchemaProblem(where, _said(f"Object missing required field `{_TAG}`"))]
+        return [*twice, SchemaProblem(where, _bad_tag(tag, chosen, None))]
     out: list[SchemaProblem] = []
     _walk(doc, cls, "", out, skip=_TAG)
-    return out
+    return twice + out
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's members in order, duplicates kept (``json`` would keep only the last)."""
+
+
+def _duplicates(data: bytes | str) -> list[tuple[str, str]]:
+    """Members named twice in one object: msgspec checks every occurrence and keeps the last, so the
+    first can be what the codec refused although the document seems to hold a valid value there."""
+    import json
+
+    try:
+        doc = json.loads(data, object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError):
+        return []
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, _Pairs):
+            names: set[str] = set()
+            for name, item in value:
+                where = f"{pointer}/{_escape(name)}"
+                if name in names:
+                    out.append((where, f"member {_show(name)} appears more than once (readers differ on which counts)"))
+                names.add(name)
+                stack.append((item, where))
+        elif isinstance(value, list):
+            stack.extend((item, f"{pointer}/{index}") for index, item in enumerate(value))
+    return sorted(set(out))
