@@ -20,8 +20,10 @@ from s2ws.messages import (
     ReceptionStatus,
     ReceptionStatusValues,
     ResourceManagerDetails,
+    SessionRequest,
+    SessionRequestType,
 )
-from s2ws.rules.replay import MAX_AWAITED, iter_replay
+from s2ws.rules.replay import MAX_AWAITED, Replay, iter_replay, parse_transcript
 from s2ws.transcripts import DEFAULT_KEEP, DEFAULT_MAX_BYTES, parse_size, rotated_set
 from session_helpers import power_measurement, rm_details
 
@@ -36,8 +38,9 @@ def ok(subject: str) -> str:
     return encode(ReceptionStatus(subject_message_id=subject, status=ReceptionStatusValues.OK)).decode()
 
 
-def conversation(measurements: int, session: str = "s-1") -> Iterator[Frame]:
-    """A clean session: handshakes, details, then measurements, every message answered OK."""
+def conversation(measurements: int, session: str = "s-1", terminate: bool = False) -> Iterator[Frame]:
+    """A clean session: handshakes, details, then measurements, every message answered OK; with
+    ``terminate``, the CEM ends it with SessionRequest TERMINATE, answered OK."""
     cem_hello = Handshake(
         message_id=new_id(), role=EnergyManagementRole.CEM, supported_protocol_versions=["0.0.2-beta"]
     )
@@ -57,6 +60,10 @@ def conversation(measurements: int, session: str = "s-1") -> Iterator[Frame]:
         pm = power_measurement(value=float(i))
         yield frame(n := n + 1, "rm>cem", encode(pm).decode(), session)
         yield frame(n := n + 1, "cem>rm", ok(pm.message_id), session)
+    if terminate:
+        end = SessionRequest(message_id=new_id(), request=SessionRequestType.TERMINATE)
+        yield frame(n := n + 1, "cem>rm", encode(end).decode(), session)
+        yield frame(n := n + 1, "rm>cem", ok(end.message_id), session)
 
 
 def lines_of(path: Path) -> list[str]:
@@ -207,3 +214,27 @@ def test_a_peer_that_never_answers_costs_bounded_memory() -> None:
         seen += 1
         given_up_early += "later messages of the session awaited" in finding.reason
     assert seen == count and given_up_early >= count - MAX_AWAITED - (MAX_AWAITED >> 3)
+
+
+def record_lines(frames: Iterator[Frame]) -> Iterator[str]:
+    for f in frames:
+        yield json.dumps({"t": f.t.isoformat(), "dir": f.direction, "session": f.session, "text": f.text})
+
+
+def test_replay_lets_go_of_a_session_once_it_is_closed_and_settled() -> None:
+    """Thousands of short sessions (a connect/close flood) cost no more than one."""
+    judge = Replay()
+    held = []
+    for s in range(300):
+        for record in parse_transcript(list(record_lines(conversation(2, session=f"s-{s}", terminate=True)))):
+            assert judge.feed(record) == []
+        held.append(judge.open_sessions)
+    assert judge.finish() == [] and set(held) == {0}
+
+
+def test_a_frame_after_its_session_ended_is_judged_as_after_the_close() -> None:
+    lines = list(record_lines(conversation(1, terminate=True)))
+    late = power_measurement()
+    lines += record_lines(iter([frame(99, "rm>cem", encode(late).decode()), frame(100, "cem>rm", ok(late.message_id))]))
+    findings = list(iter_replay(lines))
+    assert [(f.rule, f.line) for f in findings] == [("S2-SESSION-004", len(lines) - 1), ("S2-RS-005", len(lines))]

@@ -8,10 +8,11 @@ receiver holds. Besides rule findings, replay reports messages nobody answered (
 and answers that differ from the one s2ws would have given (S2-RS-005).
 
 Replay streams: :func:`iter_replay` reads one line at a time and yields each line's findings
-as it goes, so its memory is bounded by the sessions and what they have in flight, never by the
-length of the transcript. What a session has in flight is bounded too: past
-:data:`MAX_AWAITED` messages waiting for their answer in one direction, the oldest is reported
-as unanswered then and there (the session context forgets it at the same depth).
+as it goes, so its memory is bounded by the open sessions and what they have in flight, never by
+the length of the transcript: a session closed with nothing awaited is let go of. What a
+session has in flight is bounded too: past :data:`MAX_AWAITED` messages waiting for their answer
+in one direction, the oldest is reported as unanswered then and there (the session context
+forgets it at the same depth).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..messages.base import message_type_of
 from ..messages.common import ReceptionStatus
 from ..messages.enums import ReceptionStatusValues
 from ..messages.profiles import PROFILES, normalize_version
+from ..messages.states import Phase
 from .catalogue import CATALOGUE, RuleFinding, Severity, finding
 from .context import SessionContext
 from .frames import judge_frame
@@ -49,6 +51,8 @@ RS = ReceptionStatusValues
 _OPPOSITE = {"cem>rm": "rm>cem", "rm>cem": "cem>rm"}
 _RECEIVERS_OWN = frozenset({RS.TEMPORARY_ERROR, RS.PERMANENT_ERROR})
 MAX_AWAITED = 4096
+MAX_ENDED = 16384
+"""Ended sessions remembered by id, so a late frame of one is judged as after the close."""
 """Messages of one session awaiting their ReceptionStatus (per direction) before the oldest is given up."""
 
 
@@ -143,12 +147,41 @@ class Replay:
     def __init__(self, profile: str = "0.0.2-beta") -> None:
         self.profile = profile
         self._sessions: dict[str, _Session] = {}
+        self._ended: dict[str, None] = {}
+        """Sessions let go of (closed, nothing awaited), most recent last."""
+
+    @property
+    def open_sessions(self) -> int:
+        """Sessions whose context replay still holds."""
+        return len(self._sessions)
 
     def feed(self, record: Record) -> list[ReplayFinding]:
-        """Findings for one transcript line (the line's own; silences come from :meth:`finish`)."""
+        """Findings for one transcript line (the line's own; silences come from :meth:`finish`).
+
+        A session that is closed with nothing awaited in either direction is let go of, so replay
+        holds only the sessions still open. A later frame of it is judged by a fresh context in
+        the closed phase, as the session's own context would have judged it.
+        """
         state = self._sessions.get(record.session)
         if state is None:
-            state = self._sessions[record.session] = _Session(SessionContext(self.profile))
+            context = SessionContext(self.profile)
+            if record.session in self._ended:
+                context.phase = Phase.CLOSED
+            state = self._sessions[record.session] = _Session(context)
+        found = self._judge(state, record)
+        if (
+            state.context.phase is Phase.CLOSED
+            and not any(state.expected.values())
+            and not any(state.anonymous.values())
+        ):
+            del self._sessions[record.session]
+            self._ended[record.session] = None
+            if len(self._ended) > MAX_ENDED + (MAX_ENDED >> 3):
+                for session in list(islice(self._ended, len(self._ended) - MAX_ENDED)):
+                    del self._ended[session]
+        return found
+
+    def _judge(self, state: _Session, record: Record) -> list[ReplayFinding]:
         context = state.context
         version = context.selected_version
         profile = version if version is not None and version in PROFILES else context.profile
