@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PIP_QUIET ?= -q
 
-.PHONY: test lint typecheck pytest demo bench docs clean
+.PHONY: test lint typecheck pytest demo bench docs fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools fuzz
+	$(BIN)/ruff format --check src tests bench tools fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -65,5 +65,13 @@ bench: $(BENCH_STAMP) $(S2PYTHON_STAMP)
 	$(BENCH_VENV)/bin/python -m bench.session --write-docs --invoked-as 'make bench'
 	$(BENCH_VENV)/bin/python -m bench.memory --write-docs --invoked-as 'make bench'
 
+# Coverage-guided fuzzing (atheris): every target for FUZZ_SECONDS, one after the other, then a
+# table of executions per second and coverage. The corpus grows in .fuzz/corpus between runs;
+# a crashing input is left in .fuzz/crashes. make test runs each target for a few seconds.
+FUZZ_SECONDS ?= 60
+
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz.run --all --seconds $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz

@@ -38,7 +38,7 @@ from s2ws.messages.enums import (
     SessionRequestType,
 )
 
-__all__ = ["Entry", "count_ids", "generated", "official_examples", "uuid_ids"]
+__all__ = ["SESSION_WEIGHTS", "Entry", "count_ids", "generated", "official_examples", "session_mix", "uuid_ids"]
 
 L1, L2, L3 = (
     CommodityQuantity.ELECTRIC_POWER_L1,
@@ -580,6 +580,32 @@ def generated(seed: int = 50491) -> list[Entry]:
     return [Entry(label, "generated", s2ws.encode_checked(build())) for label, build in _builders(g)]
 
 
+SESSION_WEIGHTS: dict[str, int] = {
+    "PowerMeasurement": 40,
+    "ReceptionStatus": 25,
+    "FRBC.StorageStatus": 10,
+    "FRBC.ActuatorStatus": 10,
+    "FRBC.Instruction": 5,
+    "FRBC.UsageForecast (96 x 15 min)": 3,
+    "PowerForecast (96 x 15 min, 3 phases)": 3,
+    "InstructionStatusUpdate": 2,
+    "FRBC.SystemDescription (large: 4 actuators x 10 modes)": 2,
+}
+"""What a CEM decodes from an FRBC session, per 100 messages: mostly measurements, statuses and
+acknowledgements, now and then a forecast, rarely a new system description."""
+
+
+def session_mix(seed: int = 20261207) -> list[Entry]:
+    """100 messages weighted as :data:`SESSION_WEIGHTS`, each built afresh (its own ids and values)."""
+    g = _Gen(seed)
+    builders = dict(_builders(g))
+    return [
+        Entry(label, "session", s2ws.encode_checked(builders[label]()))
+        for label, weight in SESSION_WEIGHTS.items()
+        for _ in range(weight)
+    ]
+
+
 def official_examples(directory: Path) -> list[Entry]:
     """Every official example message (fragments, which are not messages, are skipped)."""
     entries = []
@@ -625,7 +651,7 @@ def uuid_ids(entry: Entry, seed: int = 12) -> Entry:
 
 
 def count_ids(data: bytes) -> int:
-    """How many ids a message holds (each one is checked against the ID pattern on decode)."""
+    """How many ids a message holds (each one is checked on decode: its length by msgspec, its characters by s2ws)."""
     seen: list[str] = []
 
     def note(value: str) -> str:

@@ -2,7 +2,7 @@
 
 Nothing here is written per message type: :func:`from_model` walks a class with
 ``msgspec.inspect`` and turns every constraint it finds (required or optional, array bounds,
-enums, the ID pattern, ``Duration >= 0``, timezone-aware timestamps) into a strategy. A new
+enums, IDs, ``Duration >= 0``, timezone-aware timestamps) into a strategy. A new
 field or message is therefore covered the moment it is added to the models.
 
 Lists are kept short for speed: at most :data:`MAX_ITEMS` items unless the minimum is larger.
@@ -20,7 +20,8 @@ from typing import Any, Final
 import msgspec.inspect as mi
 from hypothesis import strategies as st
 
-from s2ws.messages import ID_MATCH_PATTERN, UNSET, S2Message, S2Object
+from s2ws.ids import is_id_type
+from s2ws.messages import UNSET, S2Message, S2Object
 from s2ws.messages.profiles import PROFILES, Profile, get_profile
 
 __all__ = [
@@ -103,7 +104,7 @@ def strategy_for_type(t: mi.Type) -> st.SearchStrategy[Any]:
     if isinstance(t, mi.LiteralType):
         return st.sampled_from(list(t.values))
     if isinstance(t, mi.StrType):
-        if t.pattern == ID_MATCH_PATTERN:
+        if is_id_type(t):
             return ids()
         if t.pattern is not None:
             return st.from_regex(t.pattern, fullmatch=True)

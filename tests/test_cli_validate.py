@@ -71,3 +71,31 @@ def test_official_examples_are_valid(examples_dir: Path) -> None:
     files = sorted(str(p) for p in examples_dir.glob("*.json") if "-fragment-" not in p.name)
     assert len(files) == 38
     assert main(["validate", *files]) == 0
+
+
+FOUR_FAULTS = {
+    "message_type": "PowerMeasurement",
+    "message_id": "m-4",
+    "measurement_timestamp": "2024-01-01T00:00:00",
+    "values": [{"commodity_quantity": "ELECTRIC.POWER.L9", "value": "high"}],
+    "extra": 1,
+}
+
+
+def test_every_fault_of_a_message_is_a_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "four.json", json.dumps(FOUR_FAULTS))
+    assert main(["validate", path]) == 1
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert len(lines) == 4 and "4 problem(s)" in out.err
+    assert all(line.startswith(f"{path}:1: PowerMeasurement m-4: INVALID_MESSAGE at ") for line in lines)
+    assert [line.split(" at ", 1)[1].split(":", 1)[0] for line in lines] == [
+        "/measurement_timestamp",
+        "/values/0/commodity_quantity",
+        "/values/0/value",
+        "/extra",
+    ]
+    assert main(["validate", "--json", path]) == 1
+    found = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["pointer"] for f in found] == [line.split(" at ", 1)[1].split(":", 1)[0] for line in lines]
+    assert len({f["reason"] for f in found}) == 4

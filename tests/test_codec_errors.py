@@ -242,3 +242,12 @@ def test_duration_written_with_a_fraction_is_refused() -> None:
     with pytest.raises(InvalidMessage) as info:
         s2ws.decode_as(b'{"id": "t1", "duration": 5000.0}', s2ws.Timer)
     assert info.value.pointer == "/duration" and "integer" in info.value.reason
+
+
+def test_an_unknown_member_with_an_empty_name_is_named_and_pointed_at() -> None:
+    """Found by fuzzing: the empty member name fell through to msgspec's raw wording, pointer ''."""
+    data = b'{"message_type": "PowerMeasurement", "": "m 0", "message_id": "m-1"}'
+    with pytest.raises(InvalidMessage) as caught:
+        s2ws.decode(data)
+    assert caught.value.pointer == "/"
+    assert caught.value.reason == 'unknown field "" (S2 objects allow no other fields)'

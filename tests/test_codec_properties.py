@@ -27,8 +27,8 @@ from referencing import Registry, Resource
 
 import s2ws
 from s2ws.errors import DecodeError, InvalidData, InvalidMessage
+from s2ws.ids import is_id_type
 from s2ws.messages import (
-    ID_MATCH_PATTERN,
     PROFILES,
     FRBCSystemDescription,
     NumberRange,
@@ -223,7 +223,7 @@ def value_mutations(t: mi.Type, value: Any, where: JsonPath) -> Iterator[Mutatio
     if isinstance(t, mi.EnumType):
         yield Mutation("enum", where, "NOT_AN_ALLOWED_VALUE")
         yield Mutation("enum (case)", where, str(value).lower())
-    elif isinstance(t, mi.StrType) and t.pattern == ID_MATCH_PATTERN:
+    elif is_id_type(t):
         for bad in BAD_IDS:
             yield Mutation("id pattern", where, bad)
     elif isinstance(t, mi.IntType):

@@ -120,8 +120,10 @@ def test_validate_fails_on_a_rule_error(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_validate_reports_a_decoding_failure_by_its_status() -> None:
-    (found,) = check_frame("f", "1", b'{"message_type": "PowerMeasurement", "message_id": "m1"}', "0.0.2-beta")
-    assert (found.rule, found.status, found.severity) == (None, "INVALID_MESSAGE", "error")
+    # both missing fields are reported (validate lists every problem of a message)
+    found = check_frame("f", "1", b'{"message_type": "PowerMeasurement", "message_id": "m1"}', "0.0.2-beta")
+    assert [(f.rule, f.status, f.severity) for f in found] == [(None, "INVALID_MESSAGE", "error")] * 2
+    assert [f.pointer for f in found] == ["/measurement_timestamp", "/values"]
     (garbage,) = check_frame("f", "1", b"not json", "0.0.2-beta")
     assert (garbage.rule, garbage.status) == (None, "INVALID_DATA")
 

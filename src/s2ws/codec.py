@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar, Union
 import msgspec
 
 from .errors import DecodeError, EncodeError, InvalidData, InvalidMessage
+from .ids import first_bad_id, id_check, is_id_type
 from .messages.base import ID_MATCH_PATTERN, S2Message, S2Object, message_type_of
 from .messages.profiles import PROFILES, Profile, get_profile
 
@@ -41,13 +42,17 @@ class Codec:
         self.profile = get_profile(profile)
         union: Any = Union[self.profile.messages]  # noqa: UP007 - a runtime union of classes
         self._decoder: msgspec.json.Decoder[S2Message] = msgspec.json.Decoder(union)
+        self._id_checks = {cls: id_check(cls) for cls in self.profile.messages}
 
     def decode(self, data: bytes | str) -> S2Message:
         """Decode one frame, or raise :class:`InvalidData` / :class:`InvalidMessage`."""
         try:
-            return self._decoder.decode(data)
+            message = self._decoder.decode(data)
         except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:  # see explain()
             raise explain(data, exc, self.profile) from None
+        if not self._id_checks[type(message)](message):  # the ID characters, all ids at once (see s2ws.ids)
+            raise _bad_id_error(data, type(message), None)
+        return message
 
     def encode(self, message: S2Message) -> bytes:
         """Encode without checking: for messages that came from :meth:`decode` or a builder."""
@@ -57,9 +62,8 @@ class Codec:
         """Encode, then prove the bytes decode as the same message; refuse anything else."""
         data = _ENCODER.encode(message)
         try:
-            again = self._decoder.decode(data)
-        except msgspec.DecodeError as exc:
-            err = explain(data, exc, self.profile)
+            again = self.decode(data)
+        except DecodeError as err:
             raise EncodeError(err.reason, pointer=err.pointer, message_type=err.message_type) from None
         if type(again) is not type(message):
             raise EncodeError(
@@ -111,6 +115,8 @@ def decode_as(data: bytes | str, cls: type[T]) -> T:
         result: T = _component_decoder(cls).decode(data)
     except (msgspec.DecodeError, UnicodeError, RecursionError) as exc:
         raise explain(data, exc, None, expect=cls) from None
+    if not id_check(cls)(result):
+        raise _bad_id_error(data, cls, cls)
     return result
 
 
@@ -285,7 +291,7 @@ def _wanted(slot: _Slot, msgspec_words: str) -> str:
     if isinstance(t, mi.EnumType):
         values = [str(member.value) for member in t.cls]
         return f"{_a(t.cls.__name__)} string (one of {_listing(values)})"
-    if isinstance(t, mi.StrType) and t.pattern == ID_MATCH_PATTERN:
+    if is_id_type(t):
         return "a string holding an ID"
     return " or ".join(_TYPE_WORDS.get(w.strip(), w.strip()) for w in msgspec_words.split("|"))
 
@@ -336,11 +342,13 @@ def _bad_tag(value: Any, profile: Profile | None, expect: type[Any] | None) -> s
 def _reason(msg: str, found: bool, value: Any, slot: _Slot = _NO_SLOT) -> tuple[str, str | None]:
     """A plain-language reason; also returns the field name the message names, if any."""
     shown = _show(value) if found else "the value"
-    if m := re.fullmatch(r"Object missing required field `(.+)`", msg, re.S):
+    if m := re.fullmatch(r"Object missing required field `(.*)`", msg, re.S):
         return f"required field {_show(m[1])} is missing", m[1]
-    if m := re.fullmatch(r"Object contains unknown field `(.+)`", msg, re.S):
+    if m := re.fullmatch(r"Object contains unknown field `(.*)`", msg, re.S):
         return f"unknown field {_show(m[1])} (S2 objects allow no other fields)", m[1]
-    if msg.startswith("Expected `str` matching regex"):
+    if msg.startswith("Expected `str` matching regex") or (
+        is_id_type(slot.type) and msg.startswith("Expected `str` of length")
+    ):
         return _bad_id(value) if found else f"the value is not an ID ({_ID_RULE})", None
     if msg.startswith("Expected `datetime` with a timezone"):
         return f"{shown} has no UTC offset; RFC 3339 requires one (e.g. 'Z' or '+01:00')", None
@@ -457,6 +465,15 @@ def _verdict(doc: dict[str, Any], pointer: str, reason: str, expect: type[Any] |
             f"{why}, so no answer can name it; first problem: {reason}", pointer=pointer, message_type=message_type
         )
     return InvalidMessage(reason, pointer=pointer, message_id=message_id, message_type=message_type)
+
+
+def _bad_id_error(data: bytes | str, cls: type[Any], expect: type[Any] | None) -> DecodeError:
+    """The error for a frame that decoded but holds an id with a character an ID may not have."""
+    doc = msgspec.json.decode(data)
+    found = first_bad_id(doc, cls)
+    assert found is not None, "the id check and its explanation disagree"
+    parts, value = found
+    return _verdict(doc, "".join("/" + _escape(p) for p in parts), _bad_id(value), expect)
 
 
 def explain(data: bytes | str, exc: Exception, profile: Profile | None, expect: type[Any] | None = None) -> DecodeError:

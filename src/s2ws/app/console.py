@@ -13,11 +13,19 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from ..transcripts import DEFAULT_KEEP, DEFAULT_MAX_BYTES
 from .live_log import LiveLog
 from .observe import Observer
 from .recorder import Recorder
 
-__all__ = ["Stopper", "configure_logging", "observers_for", "parse_listen", "parse_origin", "ticking"]
+__all__ = [
+    "Stopper",
+    "configure_logging",
+    "observers_for",
+    "parse_listen",
+    "parse_origin",
+    "ticking",
+]
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -92,13 +100,15 @@ class Stopper:
         return "finished"
 
 
-def observers_for(live_log: LiveLog | None, record: str | None) -> list[Observer]:
-    """The live log (when wanted) and the transcript recorder (with ``--record``)."""
+def observers_for(
+    live_log: LiveLog | None, record: str | None, *, max_bytes: int = DEFAULT_MAX_BYTES, keep: int = DEFAULT_KEEP
+) -> list[Observer]:
+    """The live log (when wanted) and the transcript recorder (with ``--record``, rotated by size)."""
     found: list[Observer] = []
     if live_log is not None:
         found.append(live_log)
     if record:
-        found.append(Recorder(record))
+        found.append(Recorder(record, max_bytes=max_bytes, keep=keep))
     return found
 
 

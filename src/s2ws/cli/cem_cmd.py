@@ -21,6 +21,8 @@ import argparse
 import sys
 from typing import Any
 
+from .record_options import add_rotation_arguments
+
 __all__ = ["add_server_limits", "register", "run", "server_options"]
 
 
@@ -87,6 +89,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--listen", required=True, metavar="HOST:PORT", help="where to listen (port 0 picks one)")
     parser.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
+    add_rotation_arguments(parser)
     parser.add_argument("--token", help="require this bearer token (visible in ps: prefer --token-file or $S2WS_TOKEN)")
     parser.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE (mode 0600 or stricter)")
     add_server_limits(parser)
@@ -173,7 +176,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         return 2
     view = None if args.quiet else LiveLog()
     try:
-        observers = observers_for(view, args.record)
+        observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2

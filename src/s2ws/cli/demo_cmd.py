@@ -14,6 +14,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .record_options import add_rotation_arguments
+
 if TYPE_CHECKING:
     from ..app.cem import RMHandle
     from ..app.planner import PlannerCEM
@@ -38,6 +40,7 @@ def register(sub: Any) -> None:
         "--interval", type=float, default=2.0, metavar="S", help="seconds between measurements (default 2)"
     )
     parser.add_argument("--record", metavar="FILE", help="append the CEM's transcript to FILE (for s2ws replay)")
+    add_rotation_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no live view, only the summary")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
     parser.set_defaults(run=run)
@@ -71,7 +74,7 @@ async def _demo(args: argparse.Namespace) -> int:
 
     view = None if args.quiet else LiveLog()
     try:
-        observers = observers_for(view, args.record)
+        observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws demo: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2

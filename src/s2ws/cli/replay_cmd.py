@@ -4,19 +4,29 @@ Reads a JSON Lines transcript and prints one line per finding: rule breaches, me
 nobody answered, answers to nothing, and answers other than the one s2ws would give. Exit 0
 when there is no error (no warning either with --strict), 1 otherwise, 2 for usage or I/O
 errors, including a line that is not a transcript record.
+
+The transcript is read as a stream: memory holds the sessions and what they have in flight,
+not the file. A transcript rotated by the recorder (``FILE.2``, ``FILE.1``, ``FILE``) is read
+as one conversation, oldest part first, and each finding names its part and line. Findings are
+printed as they are found; messages nobody answered come last, when the end shows no answer
+came.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
+import contextlib
 import sys
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, BinaryIO
 
 import msgspec
 
 from ..errors import ProfileError
 from ..messages.profiles import PROFILES, get_profile
+from ..transcripts import rotated_set
 
 __all__ = ["register", "run"]
 
@@ -27,7 +37,8 @@ def register(sub: Any) -> None:
         help="judge a recorded conversation (JSON Lines transcript)",
         description=(
             "Replay a transcript (one JSON object per line: t, dir, session, text) through the rule "
-            "catalogue. Exit 0 clean, 1 findings, 2 usage/IO error."
+            "catalogue; FILE.1, FILE.2, ... rotated by --record-max-bytes are read first, oldest first. "
+            "Exit 0 clean, 1 findings, 2 usage/IO error."
         ),
     )
     parser.add_argument("path", metavar="FILE", help="the transcript, or - for standard input")
@@ -37,34 +48,61 @@ def register(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
+@dataclass
+class _Parts:
+    """The files of one transcript read as one stream of lines; maps a line of the stream back."""
+
+    names: list[str]
+    starts: list[int] = field(default_factory=list)
+    """The stream line at which each opened part begins (1-based)."""
+    lines: int = 0
+    frames: int = 0
+
+    def read(self) -> Iterator[bytes]:
+        for name in self.names:
+            self.starts.append(self.lines + 1)
+            with _open(name) as fh:
+                for line in fh:
+                    self.lines += 1
+                    if line.strip():
+                        self.frames += 1
+                    yield line
+
+    def locate(self, line: int) -> tuple[str, int]:
+        index = bisect.bisect_right(self.starts, line) - 1
+        return self.names[index], line - self.starts[index] + 1
+
+
+def _open(name: str) -> contextlib.AbstractContextManager[BinaryIO]:
+    return contextlib.nullcontext(sys.stdin.buffer) if name == "-" else open(name, "rb")
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..rules.replay import TranscriptError, replay  # late: only this command needs it
+    from ..rules.replay import TranscriptError, iter_replay  # late: only this command needs it
 
     try:
         profile = get_profile(args.profile).version
     except ProfileError as exc:
         print(f"s2ws replay: {exc}", file=sys.stderr)
         return 2
+    parts = _Parts(["-"] if args.path == "-" else rotated_set(args.path))
+    shown = {"-": "<stdin>"}
+    errors = warnings = 0
     try:
-        if args.path == "-":
-            lines = sys.stdin.buffer.read().splitlines()
-        else:
-            with open(args.path, "rb") as fh:
-                lines = fh.read().splitlines()
+        for item in iter_replay(parts.read(), profile):
+            name, line = parts.locate(item.line)
+            name, item = shown.get(name, name), replace(item, line=line)
+            print(msgspec.json.encode({"file": name, **asdict(item)}).decode() if args.json else item.text(name))
+            errors += item.severity == "error"
+            warnings += item.severity != "error"
     except OSError as exc:
-        print(f"s2ws replay: cannot read {args.path}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"s2ws replay: cannot read {exc.filename or args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    name = "<stdin>" if args.path == "-" else args.path
-    try:
-        findings = replay(lines, profile)
     except TranscriptError as exc:
-        print(f"s2ws replay: {name}:{exc.line}: {exc.reason}", file=sys.stderr)
+        name, line = parts.locate(exc.line)
+        print(f"s2ws replay: {shown.get(name, name)}:{line}: {exc.reason}", file=sys.stderr)
         return 2
-    for item in findings:
-        print(msgspec.json.encode(asdict(item)).decode() if args.json else item.text(name))
-    errors = sum(1 for f in findings if f.severity == "error")
-    warnings = len(findings) - errors
     if not args.json:
-        frames = sum(1 for line in lines if line.strip())
-        print(f"{frames} frame(s) replayed, {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+        files = f" from {len(parts.names)} files" if len(parts.names) > 1 else ""
+        print(f"{parts.frames} frame(s) replayed{files}, {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0

@@ -18,6 +18,8 @@ import argparse
 import sys
 from typing import Any
 
+from .record_options import add_rotation_arguments
+
 __all__ = ["register", "run"]
 
 DEVICE_HELP = {
@@ -51,6 +53,7 @@ def register(sub: Any) -> None:
     simulate.add_argument("device", choices=tuple(DEVICES), metavar="DEVICE", help=", ".join(DEVICES))
     simulate.add_argument("--connect", required=True, metavar="URL", help="the CEM's ws:// or wss:// URL")
     simulate.add_argument("--record", metavar="FILE", help="append every frame to this JSON Lines transcript")
+    add_rotation_arguments(simulate)
     simulate.add_argument("--token", help="bearer token for the upgrade (visible in ps: prefer --token-file)")
     simulate.add_argument(
         "--token-file", metavar="FILE", help="read the bearer token from FILE (mode 0600 or stricter)"
@@ -135,7 +138,7 @@ async def _simulate(args: argparse.Namespace) -> int:
 
     view = None if args.quiet else LiveLog()
     try:
-        observers = observers_for(view, args.record)
+        observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws rm simulate: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from ..codec import get_codec
 from ..errors import ProfileError
 from ..messages.base import message_type_of
 from ..messages.profiles import PROFILES
+from ..schema_problems import SchemaProblem, schema_problems
 
 __all__ = ["Finding", "iter_frames", "register", "run"]
 
@@ -97,16 +98,18 @@ def _read(path: str) -> bytes:
 
 
 def check_frame(file: str, location: str, frame: bytes, profile: str) -> list[Finding]:
-    """All findings for one frame: the schema, then every single-message rule (with its id)."""
+    """All findings for one frame: every schema problem, or (once it decodes) every single-message rule."""
     from ..rules.frames import judge_frame  # late: the rule layer is only needed here
 
     verdict = judge_frame(frame, profile)
     error = verdict.error
-    if error is not None:  # printed as before the rule layer: the status names the failure
+    if error is not None:  # the status names the failure; the slow walk lists every problem
+        problems = schema_problems(frame, profile)
+        if len(problems) < 2:  # one fault: the codec's own wording, unchanged
+            problems = [SchemaProblem(error.pointer, error.reason)]
+        status = error.status.value
         return [
-            Finding(
-                file, location, error.message_type, error.message_id, error.status.value, error.pointer, error.reason
-            )
+            Finding(file, location, error.message_type, error.message_id, status, p.pointer, p.reason) for p in problems
         ]
     message = verdict.message
     message_type = message_type_of(type(message)) if message is not None else None

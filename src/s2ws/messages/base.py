@@ -33,8 +33,13 @@ ID_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}$"
 ID_MATCH_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}\Z"
 """The same pattern for Python's ``re``, whose ``$`` would also match before a final newline."""
 
-ID = Annotated[str, Meta(pattern=ID_MATCH_PATTERN)]
-"""An identifier: 2 to 64 characters of letters, digits, '-', '_' or ':' (full match)."""
+ID = Annotated[str, Meta(min_length=2, max_length=64)]
+"""An identifier: 2 to 64 characters of letters, digits, '-', '_' or ':' (full match).
+
+The model bounds the length; the codec checks the characters of all ids of a message in one
+pass (``s2ws.ids``), which is the same rule as ``ID_MATCH_PATTERN`` at a fraction of the cost
+of msgspec running a regex per id.
+"""
 
 Duration = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 """A duration in whole milliseconds, never negative, and at most what a signed 64-bit peer can hold."""

@@ -6,6 +6,13 @@ directions of a session go through one :class:`SessionContext`; each message is 
 it passes and undone when its receiver refuses it, so the context always holds what the
 receiver holds. Besides rule findings, replay reports messages nobody answered (S2-RS-004)
 and answers that differ from the one s2ws would have given (S2-RS-005).
+
+Replay streams: :func:`iter_replay` reads one line at a time and yields each line's findings
+as it goes, so its memory is bounded by the open sessions and what they have in flight, never by
+the length of the transcript: a session closed with nothing awaited is let go of. What a
+session has in flight is bounded too: past :data:`MAX_AWAITED` messages waiting for their answer
+in one direction, the oldest is reported as unanswered then and there (the session context
+forgets it at the same depth).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Literal
 
 import msgspec
@@ -22,16 +30,30 @@ from ..messages.base import message_type_of
 from ..messages.common import ReceptionStatus
 from ..messages.enums import ReceptionStatusValues
 from ..messages.profiles import PROFILES, normalize_version
+from ..messages.states import Phase
 from .catalogue import CATALOGUE, RuleFinding, Severity, finding
 from .context import SessionContext
 from .frames import judge_frame
 from .single import check_deep
 
-__all__ = ["Record", "Replay", "ReplayFinding", "TranscriptError", "parse_transcript", "replay"]
+__all__ = [
+    "MAX_AWAITED",
+    "Record",
+    "Replay",
+    "ReplayFinding",
+    "TranscriptError",
+    "iter_replay",
+    "parse_transcript",
+    "replay",
+]
 
 RS = ReceptionStatusValues
 _OPPOSITE = {"cem>rm": "rm>cem", "rm>cem": "cem>rm"}
 _RECEIVERS_OWN = frozenset({RS.TEMPORARY_ERROR, RS.PERMANENT_ERROR})
+MAX_AWAITED = 4096
+MAX_ENDED = 16384
+"""Ended sessions remembered by id, so a late frame of one is judged as after the close."""
+"""Messages of one session awaiting their ReceptionStatus (per direction) before the oldest is given up."""
 
 
 class TranscriptError(ValueError):
@@ -113,7 +135,8 @@ class _Expected:
 @dataclass(eq=False)
 class _Session:
     context: SessionContext
-    expected: dict[tuple[str, str], _Expected] = field(default_factory=dict)
+    expected: dict[str, dict[str, _Expected]] = field(default_factory=lambda: {"cem>rm": {}, "rm>cem": {}})
+    """Per direction, the messages awaiting their answer by message_id, oldest first."""
     anonymous: dict[str, deque[_Expected]] = field(default_factory=lambda: {"cem>rm": deque(), "rm>cem": deque()})
     """Frames without a readable message_id, waiting for an INVALID_DATA answer."""
 
@@ -124,12 +147,41 @@ class Replay:
     def __init__(self, profile: str = "0.0.2-beta") -> None:
         self.profile = profile
         self._sessions: dict[str, _Session] = {}
+        self._ended: dict[str, None] = {}
+        """Sessions let go of (closed, nothing awaited), most recent last."""
+
+    @property
+    def open_sessions(self) -> int:
+        """Sessions whose context replay still holds."""
+        return len(self._sessions)
 
     def feed(self, record: Record) -> list[ReplayFinding]:
-        """Findings for one transcript line (the line's own; silences come from :meth:`finish`)."""
+        """Findings for one transcript line (the line's own; silences come from :meth:`finish`).
+
+        A session that is closed with nothing awaited in either direction is let go of, so replay
+        holds only the sessions still open. A later frame of it is judged by a fresh context in
+        the closed phase, as the session's own context would have judged it.
+        """
         state = self._sessions.get(record.session)
         if state is None:
-            state = self._sessions[record.session] = _Session(SessionContext(self.profile))
+            context = SessionContext(self.profile)
+            if record.session in self._ended:
+                context.phase = Phase.CLOSED
+            state = self._sessions[record.session] = _Session(context)
+        found = self._judge(state, record)
+        if (
+            state.context.phase is Phase.CLOSED
+            and not any(state.expected.values())
+            and not any(state.anonymous.values())
+        ):
+            del self._sessions[record.session]
+            self._ended[record.session] = None
+            if len(self._ended) > MAX_ENDED + (MAX_ENDED >> 3):
+                for session in list(islice(self._ended, len(self._ended) - MAX_ENDED)):
+                    del self._ended[session]
+        return found
+
+    def _judge(self, state: _Session, record: Record) -> list[ReplayFinding]:
         context = state.context
         version = context.selected_version
         profile = version if version is not None and version in PROFILES else context.profile
@@ -142,11 +194,12 @@ class Replay:
                 why = verdict.findings[0].diagnostic
                 expected = _Expected(record.line, error.message_type, error.status, False, why)
                 if error.message_id is not None:
-                    state.expected[(direction, error.message_id)] = expected
+                    state.expected[direction][error.message_id] = expected
                     context.expect_status(direction, error.message_id)
                 else:
                     state.anonymous[direction].append(expected)
-            return self._tie(record, error.message_type, error.message_id, verdict.findings)
+            given_up = self._give_up(record.session, state, direction)
+            return self._tie(record, error.message_type, error.message_id, verdict.findings) + given_up
         message = verdict.message
         name = message_type_of(type(message))
         findings = context.check(message, direction, record.t) + check_deep(message)
@@ -161,13 +214,24 @@ class Replay:
             expected = _Expected(record.line, name, RS.INVALID_CONTENT, rejectable, errors[0].diagnostic)
         else:
             expected = _Expected(record.line, name, RS.OK, False, "")
-        state.expected[(direction, message_id)] = expected
+        state.expected[direction][message_id] = expected
         context.apply(message, direction, record.t)
-        return self._tie(record, name, message_id, findings)
+        return self._tie(record, name, message_id, findings) + self._give_up(record.session, state, direction)
+
+    def _give_up(self, session: str, state: _Session, direction: str) -> list[ReplayFinding]:
+        """S2-RS-004 for the oldest awaited messages beyond :data:`MAX_AWAITED` (a peer that never answers)."""
+        out: list[ReplayFinding] = []
+        awaited = state.expected[direction]
+        if len(awaited) > MAX_AWAITED + (MAX_AWAITED >> 3):  # in batches: dropping the oldest one by one is slow
+            for message_id in list(islice(awaited, len(awaited) - MAX_AWAITED)):
+                out.append(_unanswered(session, direction, message_id, awaited.pop(message_id), MAX_AWAITED))
+        waiting = state.anonymous[direction]
+        while len(waiting) > MAX_AWAITED:
+            out.append(_unanswered(session, direction, None, waiting.popleft(), MAX_AWAITED))
+        return out
 
     def _judge_answer(self, state: _Session, status: ReceptionStatus, direction: str) -> list[RuleFinding]:
-        key = (_OPPOSITE[direction], status.subject_message_id)
-        expected = state.expected.pop(key, None)
+        expected = state.expected[_OPPOSITE[direction]].pop(status.subject_message_id, None)
         if expected is None and status.status is RS.INVALID_DATA:
             waiting = state.anonymous[_OPPOSITE[direction]]
             expected = waiting.popleft() if waiting else None
@@ -192,25 +256,16 @@ class Replay:
         """S2-RS-004 for every message that never got its ReceptionStatus, on its own line."""
         out: list[ReplayFinding] = []
         for session, state in self._sessions.items():
-            pending: list[tuple[tuple[str, str | None], _Expected]] = list(state.expected.items())
-            pending += [((direction, None), e) for direction, queue in state.anonymous.items() for e in queue]
-            for (direction, message_id), expected in pending:
-                reason = f"nobody answered this {expected.message_type or 'frame'} with a ReceptionStatus"
-                rule = CATALOGUE["S2-RS-004"]
-                out.append(
-                    ReplayFinding(
-                        expected.line,
-                        session,
-                        direction,
-                        expected.message_type,
-                        message_id,
-                        rule.id,
-                        rule.severity,
-                        "/message_id",
-                        reason,
-                    )
-                )
-            state.expected.clear()
+            pending: list[tuple[str, str | None, _Expected]] = [
+                (direction, message_id, e)
+                for direction, awaited in state.expected.items()
+                for message_id, e in awaited.items()
+            ]
+            pending += [(direction, None, e) for direction, queue in state.anonymous.items() for e in queue]
+            for direction, message_id, expected in pending:
+                out.append(_unanswered(session, direction, message_id, expected))
+            for awaited in state.expected.values():
+                awaited.clear()
             for queue in state.anonymous.values():
                 queue.clear()
         return sorted(out, key=lambda f: f.line)
@@ -235,11 +290,38 @@ class Replay:
         ]
 
 
+def _unanswered(
+    session: str, direction: str, message_id: str | None, expected: _Expected, after: int | None = None
+) -> ReplayFinding:
+    reason = f"nobody answered this {expected.message_type or 'frame'} with a ReceptionStatus"
+    if after is not None:
+        reason += f" while {after} later messages of the session awaited theirs"
+    rule = CATALOGUE["S2-RS-004"]
+    return ReplayFinding(
+        expected.line,
+        session,
+        direction,
+        expected.message_type,
+        message_id,
+        rule.id,
+        rule.severity,
+        "/message_id",
+        reason,
+    )
+
+
+def iter_replay(lines: Iterable[str | bytes], profile: str = "0.0.2-beta") -> Iterator[ReplayFinding]:
+    """The findings of a transcript as they are found, reading ``lines`` lazily.
+
+    Each line's findings come when it is read; the messages left unanswered at the end come
+    last, ordered by line. Raises :class:`TranscriptError` on a malformed line, when reaching it.
+    """
+    judge = Replay(normalize_version(profile))
+    for record in parse_transcript(lines):
+        yield from judge.feed(record)
+    yield from judge.finish()
+
+
 def replay(lines: Iterable[str | bytes], profile: str = "0.0.2-beta") -> list[ReplayFinding]:
     """Every finding of a transcript, ordered by line (raises TranscriptError on a malformed line)."""
-    judge = Replay(normalize_version(profile))
-    out: list[ReplayFinding] = []
-    for record in parse_transcript(lines):
-        out += judge.feed(record)
-    out += judge.finish()
-    return sorted(out, key=lambda f: f.line)
+    return sorted(iter_replay(lines, profile), key=lambda f: f.line)

@@ -16,7 +16,7 @@ from typing import Final
 
 import msgspec.inspect as mi
 
-from ..messages.base import ID, ID_MATCH_PATTERN, ID_PATTERN, Duration, S2Message, message_type_of
+from ..messages.base import ID, ID_PATTERN, Duration, S2Message, message_type_of
 from ..messages.catalogue import CONTROL_TYPE_PREFIXES, MESSAGE_INFO
 from ..messages.enums import ControlType, EnergyManagementRole
 from ..messages.profiles import Profile, get_profile
@@ -171,8 +171,9 @@ def schema_name(cls: type) -> str:
 
 def _named_primitive(name: str, info: mi.Type) -> NamedPrimitive:
     if isinstance(info, mi.StrType):
-        # the model's pattern is Python-anchored (\Z); the spec gets the portable ECMA form
-        pattern = ID_PATTERN if info.pattern == ID_MATCH_PATTERN else info.pattern
+        # the model bounds an ID's length and the codec checks its characters (s2ws.ids): the spec
+        # states both as the portable ECMA pattern, as upstream does
+        pattern = ID_PATTERN if name == "ID" else info.pattern
         return NamedPrimitive(name, "string", pattern=pattern)
     if isinstance(info, mi.IntType):
         return NamedPrimitive(name, "integer", minimum=info.ge)

@@ -1,0 +1,224 @@
+"""Starting inputs for each target: valid messages and a working session, so that the fuzzer
+begins from the deep end (past decoding and the handshake) and mutates from there."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+
+from s2ws import encode
+from s2ws.messages import (
+    Commodity,
+    CommodityQuantity,
+    ControlType,
+    EnergyManagementRole,
+    FRBCActuatorDescription,
+    FRBCActuatorStatus,
+    FRBCInstruction,
+    FRBCOperationMode,
+    FRBCOperationModeElement,
+    FRBCStorageDescription,
+    FRBCStorageStatus,
+    FRBCSystemDescription,
+    Handshake,
+    HandshakeResponse,
+    InstructionStatus,
+    InstructionStatusUpdate,
+    NumberRange,
+    PowerMeasurement,
+    PowerRange,
+    PowerValue,
+    ReceptionStatus,
+    ReceptionStatusValues,
+    ResourceManagerDetails,
+    Role,
+    RoleType,
+    S2Message,
+    SelectControlType,
+    SessionRequest,
+    SessionRequestType,
+    Timer,
+    Transition,
+)
+
+__all__ = ["seeds"]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "examples"
+
+
+def _mode(mode_id: str, watts: float) -> FRBCOperationMode:
+    element = FRBCOperationModeElement(
+        fill_level_range=NumberRange(start_of_range=0.0, end_of_range=100.0),
+        fill_rate=NumberRange(start_of_range=0.0, end_of_range=0.01 * watts / 1000),
+        power_ranges=[
+            PowerRange(
+                start_of_range=0.0,
+                end_of_range=watts,
+                commodity_quantity=CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC,
+            )
+        ],
+    )
+    return FRBCOperationMode(id=mode_id, elements=[element], abnormal_condition_only=False)
+
+
+def frbc_session() -> list[tuple[str, S2Message]]:
+    """(direction, message) of an FRBC session from handshake to an executed instruction."""
+    description = FRBCSystemDescription(
+        message_id="rm-sd-1",
+        valid_from=T0,
+        actuators=[
+            FRBCActuatorDescription(
+                id="act-1",
+                supported_commodities=[Commodity.ELECTRICITY],
+                operation_modes=[_mode("om-off", 0.0), _mode("om-on", 3000.0)],
+                transitions=[
+                    Transition(
+                        id="tr-1",
+                        from_="om-off",
+                        to="om-on",
+                        start_timers=["tm-1"],
+                        blocking_timers=[],
+                        abnormal_condition_only=False,
+                    )
+                ],
+                timers=[Timer(id="tm-1", duration=60_000)],
+            )
+        ],
+        storage=FRBCStorageDescription(
+            provides_leakage_behaviour=False,
+            provides_fill_level_target_profile=False,
+            provides_usage_forecast=False,
+            fill_level_range=NumberRange(start_of_range=0.0, end_of_range=100.0),
+        ),
+    )
+    return [
+        (
+            "cem>rm",
+            Handshake(message_id="cem-hs-1", role=EnergyManagementRole.CEM, supported_protocol_versions=["0.0.2-beta"]),
+        ),
+        (
+            "rm>cem",
+            Handshake(message_id="rm-hs-1", role=EnergyManagementRole.RM, supported_protocol_versions=["0.0.2-beta"]),
+        ),
+        ("cem>rm", HandshakeResponse(message_id="cem-hr-1", selected_protocol_version="0.0.2-beta")),
+        (
+            "rm>cem",
+            ResourceManagerDetails(
+                message_id="rm-rmd-1",
+                resource_id="rm-1",
+                roles=[Role(role=RoleType.ENERGY_STORAGE, commodity=Commodity.ELECTRICITY)],
+                instruction_processing_delay=1000,
+                available_control_types=[ControlType.FILL_RATE_BASED_CONTROL],
+                provides_forecast=False,
+                provides_power_measurement_types=[CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC],
+            ),
+        ),
+        ("cem>rm", SelectControlType(message_id="cem-sct-1", control_type=ControlType.FILL_RATE_BASED_CONTROL)),
+        ("rm>cem", description),
+        (
+            "rm>cem",
+            PowerMeasurement(
+                message_id="rm-pm-1",
+                measurement_timestamp=T0,
+                values=[
+                    PowerValue(commodity_quantity=CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC, value=1500.0)
+                ],
+            ),
+        ),
+        ("rm>cem", FRBCStorageStatus(message_id="rm-ss-1", present_fill_level=40.0)),
+        (
+            "rm>cem",
+            FRBCActuatorStatus(
+                message_id="rm-as-1", actuator_id="act-1", active_operation_mode_id="om-off", operation_mode_factor=0.0
+            ),
+        ),
+        (
+            "cem>rm",
+            FRBCInstruction(
+                message_id="cem-in-1",
+                id="instr-1",
+                actuator_id="act-1",
+                operation_mode="om-on",
+                operation_mode_factor=0.5,
+                execution_time=T0 + timedelta(minutes=5),
+                abnormal_condition=False,
+            ),
+        ),
+        (
+            "rm>cem",
+            InstructionStatusUpdate(
+                message_id="rm-isu-1", instruction_id="instr-1", status_type=InstructionStatus.ACCEPTED, timestamp=T0
+            ),
+        ),
+        ("cem>rm", SessionRequest(message_id="cem-sr-1", request=SessionRequestType.TERMINATE)),
+    ]
+
+
+def _ok(message: S2Message) -> bytes:
+    subject: str = message.message_id  # type: ignore[attr-defined]
+    return encode(ReceptionStatus(subject_message_id=subject, status=ReceptionStatusValues.OK))
+
+
+def _codec_seeds() -> Iterator[bytes]:
+    for _direction, message in frbc_session():
+        yield encode(message)
+    if EXAMPLES.is_dir():
+        for path in sorted(EXAMPLES.glob("*.json")):
+            yield msgspec.json.encode(msgspec.json.decode(path.read_bytes()))
+    yield b'{"message_type": "PowerMeasurement", "message_id": "m 1", "values": []}'
+    yield b'{"message_type": "ReceptionStatus", "subject_message_id": "x", "status": "OK"}'
+
+
+def _rules_seed() -> bytes:
+    marks = {"cem>rm": b">", "rm>cem": b"<"}
+    lines = []
+    for direction, message in frbc_session():
+        lines.append(marks[direction] + encode(message))
+        back = "rm>cem" if direction == "cem>rm" else "cem>rm"
+        lines.append(marks[back] + _ok(message))
+    return b"\n".join(lines)
+
+
+def _session_seed(role: str) -> bytes:
+    """The peer's side of the session as frames; what ``role`` sends itself comes by ``@send``."""
+    ours = "cem>rm" if role == "cem" else "rm>cem"
+    lines = []
+    for direction, message in frbc_session():
+        if direction == ours:
+            if not isinstance(message, Handshake | HandshakeResponse):  # the engine sends those itself
+                lines.append(b"@send " + encode(message))
+            lines.append(b"@ok")
+        else:
+            lines.append(encode(message))
+    lines.append(b"@tick")
+    return b"\n".join(lines)
+
+
+def _transcript_seed() -> bytes:
+    lines = []
+    for n, (direction, message) in enumerate(frbc_session()):
+        back = "rm>cem" if direction == "cem>rm" else "cem>rm"
+        for i, (way, text) in enumerate(((direction, encode(message)), (back, _ok(message)))):
+            t = (T0 + timedelta(seconds=2 * n + i)).isoformat().replace("+00:00", "Z")
+            lines.append(json.dumps({"t": t, "dir": way, "session": "s-1", "text": text.decode()}).encode())
+    return b"\n".join(lines)
+
+
+def seeds(target: str) -> list[bytes]:
+    """The seed inputs of one target."""
+    if target == "codec":
+        return list(_codec_seeds())
+    if target == "rules":
+        return [_rules_seed()]
+    if target == "session_cem":
+        return [_session_seed("cem")]
+    if target == "session_rm":
+        return [_session_seed("rm")]
+    if target == "transcript":
+        return [_transcript_seed()]
+    raise KeyError(target)
