@@ -32,3 +32,22 @@ def examples_dir() -> Path:
 @pytest.fixture
 def json_schema_dir() -> Path:
     return require_spec("s2-ws-json", "s2-json-schema")
+
+
+S2PYTHON_PYTHON = REPO / ".venv-s2python" / "bin" / "python"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Say loudly, as the very last line, when the interop tests did not run: without
+    ``.venv-s2python`` they skip, and a plain ``pytest`` run would otherwise look complete."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or S2PYTHON_PYTHON.exists():
+        return
+    skipped = [report for report in reporter.stats.get("skipped", []) if "s2-python" in str(report.longrepr)]
+    if skipped:
+        reporter.write_line(
+            f"NOTICE: {len(skipped)} interop test(s) against s2-python did NOT run: {S2PYTHON_PYTHON} is missing "
+            "(`make interop-venv` creates it; `make test` does so itself)",
+            red=True,
+            bold=True,
+        )

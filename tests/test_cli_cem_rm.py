@@ -6,11 +6,12 @@ holds its answers to them; then the CEM is interrupted and must exit 0.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,17 +21,43 @@ from interop_support import REPO, free_port, is_uuid, read_transcript
 from s2ws.cli import main
 
 DEADLINE = 40.0
+DAY = datetime(2026, 3, 20, tzinfo=UTC)
+"""The simulated day every run starts on, whatever the wall clock says."""
 
 
-def fast() -> tuple[str, ...]:
-    """An hour every second, on the same simulated clock on both sides: fast, yet a scheduling
-    hiccup of a loaded machine stays minutes of simulated time, not hours."""
-    return ("--speed", "3600", "--origin", datetime.now(UTC).isoformat())
+def _start_hours() -> tuple[float, ...]:
+    """Hours of :data:`DAY` the end-to-end runs start at: one at night, one at noon (the planner's
+    two regimes). ``S2WS_SIM_HOURS=0,1.2,2.4`` sweeps others on purpose, e.g. a whole day."""
+    chosen = os.environ.get("S2WS_SIM_HOURS", "")
+    return tuple(float(h) for h in chosen.split(",")) if chosen.strip() else (2.0, 12.0)
 
 
-async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tmp_path: Path) -> None:
+START_HOURS = _start_hours()
+
+
+def fast(hour: float) -> tuple[str, ...]:
+    """An hour every second, on the same simulated clock on both sides, starting at ``hour`` of
+    :data:`DAY`: fast, yet a scheduling hiccup of a loaded machine stays minutes of simulated time,
+    not hours, and what the planner does does not depend on when the test runs."""
+    start = DAY + timedelta(hours=hour)
+    return ("--speed", "3600", "--origin", datetime.now(UTC).isoformat(), "--start", start.isoformat())
+
+
+def test_start_pins_the_simulated_time_of_day() -> None:
+    """What ``fast`` relies on: ``--origin``/``--start`` give the same simulated clock in both commands."""
+    from s2ws.app.clock import SimClock
+    from s2ws.app.console import parse_origin
+
+    args = fast(5.5)
+    origin, start = parse_origin(args[3]), parse_origin(args[5])
+    clock = SimClock(float(args[1]), origin=origin, start=start)
+    assert DAY + timedelta(hours=5.5) <= clock() < DAY + timedelta(hours=5.5, minutes=30)
+
+
+@pytest.mark.parametrize("hour", START_HOURS)
+async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tmp_path: Path, hour: float) -> None:
     cem_log, battery_log, pv_log = tmp_path / "cem.jsonl", tmp_path / "battery.jsonl", tmp_path / "pv.jsonl"
-    clock = fast()
+    clock = fast(hour)
     rm_args = ("--interval", "900", *clock)
     async with asyncio.timeout(DEADLINE):
         async with s2ws_command(
@@ -136,7 +163,7 @@ async def test_wss_with_a_private_ca_and_a_bearer_token(tmp_path: Path) -> None:
     ca.cert_pem.write_to_path(str(ca_file))
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(chain_file))
     tls = ("--tls-cert", str(chain_file), "--token", "s3cret")
-    clock = fast()
+    clock = fast(START_HOURS[0])
     async with (
         asyncio.timeout(DEADLINE),
         s2ws_command("cem", "--listen", "127.0.0.1:0", "--quiet", "--planner", "day", *tls, *clock) as cem,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -220,7 +221,7 @@ def test_id_with_a_trailing_newline_is_refused() -> None:
 
 def test_timestamp_with_a_space_for_t_is_accepted_leniently() -> None:
     """docs/errata.md D1: accepted on input, never written."""
-    _accepted(
+    message = _accepted(
         {
             "message_type": "OMBC.TimerStatus",
             "message_id": "m-1",
@@ -228,6 +229,10 @@ def test_timestamp_with_a_space_for_t_is_accepted_leniently() -> None:
             "finished_at": "2026-01-01 00:00:00Z",
         }
     )
+    assert isinstance(message, s2ws.OMBCTimerStatus)
+    assert message.finished_at == datetime(2026, 1, 1, tzinfo=UTC) and message.finished_at.tzinfo is not None
+    wire = s2ws.encode(message)
+    assert b'"finished_at":"2026-01-01T00:00:00' in wire and b"2026-01-01 00" not in wire
 
 
 def test_timestamp_with_an_offset_without_colon_is_accepted_leniently() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import event as coverage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -513,3 +514,61 @@ def test_every_start_offered_by_feasible_schedules_is_accepted(
         start = option.earliest_start + timedelta(seconds=int(span * fraction))
         link.schedule(container, option.sequence_id, start, abnormal=abnormal)
     assert [s for s, _, _ in link.states().values()] == [S.SCHEDULED] * 3
+
+
+@st.composite
+def ppbc_devices(draw: st.DrawFn) -> PPBCPowerProfileDefinition:
+    """Any programme: one to four containers of one to three sequences (steps of 1 to 90 minutes,
+    consuming or producing, interruptible or not, with or without a pause limit, some for abnormal
+    conditions only), in a window of 1 to 12 hours."""
+    containers = []
+    for c in range(draw(st.integers(1, 4))):
+        sequences = []
+        for q in range(draw(st.integers(1, 3))):
+            steps = draw(st.lists(st.tuples(st.integers(1, 90), st.integers(-3000, 4000)), min_size=1, max_size=3))
+            sequences.append(
+                power_sequence(
+                    f"c{c}-s{q}",
+                    [(minutes * M, power) for minutes, power in steps],
+                    is_interruptible=draw(st.booleans()),
+                    max_pause_before=draw(st.none() | st.integers(0, 90).map(lambda m: m * M)),
+                    abnormal_condition_only=draw(st.integers(0, 7)) == 0,
+                )
+            )
+        containers.append(PPBCPowerSequenceContainer(id=f"c{c}", power_sequences=sequences))
+    hours = draw(st.integers(1, 12))
+    return PPBCPowerProfileDefinition(
+        message_id=new_id(), id=TASK, start_time=T0, end_time=T0 + hours * H, power_sequences_containers=containers
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(definition=ppbc_devices(), data=st.data(), abnormal=st.booleans())
+def test_every_start_offered_for_any_programme_is_accepted(
+    definition: PPBCPowerProfileDefinition, data: st.DataObject, abnormal: bool
+) -> None:
+    """The washer's property for any device: when the programme fits its window at all, scheduling
+    the containers in order at any start the view offers is accepted by the device, and no later
+    container is left without an option."""
+    link = Link(definition)
+    order = [c.id for c in definition.power_sequences_containers]
+    usable = [
+        any(abnormal or not q.abnormal_condition_only for q in c.power_sequences)
+        for c in definition.power_sequences_containers
+    ]
+    if not all(usable):
+        coverage("a container has only abnormal-condition sequences")
+        return
+    first = [c for c in link.view.feasible_schedules(TASK, NOW, abnormal=abnormal) if c.container_id == order[0]]
+    if not first or not first[0].options:
+        coverage("the programme does not fit its window")
+        return
+    coverage(f"{len(order)} container(s) scheduled")
+    for container in order:
+        [state] = [c for c in link.view.feasible_schedules(TASK, NOW, abnormal=abnormal) if c.container_id == container]
+        assert state.options, f"{container} has no option left"
+        option = data.draw(st.sampled_from(state.options))
+        span = (option.latest_start - option.earliest_start).total_seconds()
+        start = option.earliest_start + timedelta(seconds=int(span * data.draw(st.floats(0, 1))))
+        link.schedule(container, option.sequence_id, start, abnormal=abnormal)
+    assert [s for s, _, _ in link.states().values()] == [S.SCHEDULED] * len(order)

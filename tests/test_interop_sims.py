@@ -7,7 +7,10 @@ device (docs/interop.md, "Every simulator against s2-python's CEM"):
 
 - battery, heatpump (FRBC), generator (OMBC): instruction ACCEPTED, STARTED, SUCCEEDED; s2-python ends
   the session; replay finds nothing;
-- ev (FRBC): the same when the car is plugged in by its daily routine, else REJECTED (no car);
+- ev (FRBC): run twice on purpose, its simulated clock pinned to a time of day (the s2-python CEM
+  works in wall-clock time, so the RM's clock runs ahead of the wall by less than a day and every
+  instruction is due at once): at 21:00 the car is plugged in (target profile, then ACCEPTED,
+  STARTED, SUCCEEDED), at 12:00 it is away (no target profile, REJECTED);
 - pv (PEBC): PEBC.Instruction ACCEPTED, STARTED (the envelope lasts an hour); the RM ends the session;
   replay finds nothing;
 - washer (PPBC): PPBC.ScheduleInstruction ACCEPTED, STARTED; s2-python answers INVALID_MESSAGE to every
@@ -23,6 +26,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,10 @@ from app_support import pairs, s2ws_command, statuses, unanswered
 from interop_support import REPO, S2PYTHON_VENV, ScriptResult, is_uuid, read_transcript, s2python_script
 
 DEVICES = ("battery", "ev", "heatpump", "pv", "washer", "hybrid-heatpump", "generator")
+EV_HOURS = {"ev-at-home": time(21, 0), "ev-away": time(12, 0)}
+"""Each EV run and the simulated time of day it starts at: the car's routine brings it home at 18:00
+and takes it away at 07:30, whatever the wall clock says."""
+RUNS = tuple(name for device in DEVICES for name in (sorted(EV_HOURS) if device == "ev" else [device]))
 CONTROL_TYPES = {
     "battery": "FILL_RATE_BASED_CONTROL",
     "ev": "FILL_RATE_BASED_CONTROL",
@@ -61,6 +69,7 @@ RM_DURATION = "6"  # wall seconds after which the RM ends a session s2-python ha
 
 @dataclass
 class Run:
+    name: str
     device: str
     rm: ScriptResult
     cem: ScriptResult
@@ -68,17 +77,30 @@ class Run:
     cem_log: Path
 
 
-async def run_device(device: str, folder: Path) -> Run:
-    cem_log, rm_log = folder / f"{device}.s2python-cem.jsonl", folder / f"{device}.rm.jsonl"
+def clock_args(name: str) -> tuple[str, ...]:
+    """For the EV runs: a simulated clock at speed 1 that starts at the next occurrence of the run's
+    time of day (ahead of the wall clock by less than a day)."""
+    if name not in EV_HOURS:
+        return ()
+    now = datetime.now(UTC)
+    start = datetime.combine(now.date(), EV_HOURS[name], UTC)
+    if start < now:
+        start += timedelta(days=1)
+    return ("--origin", now.isoformat(), "--start", start.isoformat())
+
+
+async def run_device(name: str, folder: Path) -> Run:
+    device = "ev" if name in EV_HOURS else name
+    cem_log, rm_log = folder / f"{name}.s2python-cem.jsonl", folder / f"{name}.rm.jsonl"
     cem_args = ("--port", "0", "--timeout", "30", "--log", str(cem_log))
     async with s2python_script("s2python_cem.py", *cem_args) as cem:
         port = await cem.wait_port()
         url = f"ws://127.0.0.1:{port}"
         args = ("--connect", url, "--record", str(rm_log), "--interval", "60", "--duration", RM_DURATION, "--once")
-        async with s2ws_command("rm", "simulate", device, *args) as rm:
+        async with s2ws_command("rm", "simulate", device, *args, *clock_args(name)) as rm:
             rm_result = await rm.finish(30)
         cem_result = await cem.finish(30)
-    return Run(device, rm_result, cem_result, rm_log, cem_log)
+    return Run(name, device, rm_result, cem_result, rm_log, cem_log)
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +114,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
 
     async def run_all() -> list[Run]:
         async with asyncio.timeout(DEADLINE):
-            return list(await asyncio.gather(*(run_device(device, folder) for device in DEVICES)))
+            return list(await asyncio.gather(*(run_device(name, folder) for name in RUNS)))
 
-    return {run.device: run for run in asyncio.run(run_all())}
+    return {run.name: run for run in asyncio.run(run_all())}
 
 
 def replay_findings(path: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -110,11 +132,13 @@ def replay_findings(path: Path) -> tuple[int, list[dict[str, Any]]]:
     return done.returncode, [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def expected_statuses(device: str, conversation: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    if device == "ev":
+def expected_statuses(name: str, conversation: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    if name in EV_HOURS:
         # the EV publishes a fill-level target profile only while the car is plugged in (its daily routine)
         plugged = any(m["message_type"] == "FRBC.FillLevelTargetProfile" for _, m in conversation)
+        assert plugged is (name == "ev-at-home")
         return COMPLETED if plugged else ["REJECTED"]
+    device = name
     if device in ("pv", "washer"):  # the envelope lasts an hour, the washer's sequence ten minutes
         return ["ACCEPTED", "STARTED"]
     if device == "hybrid-heatpump":
@@ -126,9 +150,10 @@ REFUSED = {"washer": "PPBC.PowerProfileStatus", "hybrid-heatpump": "DDBC.SystemD
 """What s2-python answers INVALID_MESSAGE to, per device (it cannot parse these schema-valid messages)."""
 
 
-@pytest.mark.parametrize("device", DEVICES)
-def test_simulator_runs_against_s2python_cem(runs: dict[str, Run], device: str) -> None:
-    run = runs[device]
+@pytest.mark.parametrize("name", RUNS)
+def test_simulator_runs_against_s2python_cem(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    device = run.device
     control_type = CONTROL_TYPES[device]
     assert run.rm.returncode == 0, run.rm.describe()
     assert run.cem.returncode == 0, run.cem.describe()
@@ -160,7 +185,7 @@ def test_simulator_runs_against_s2python_cem(runs: dict[str, Run], device: str) 
         assert {m["instruction_id"] for m in updates} == {instruction["id"]}
     else:
         assert instructions == [] and session["instruction"] is None
-    assert [m["status_type"] for m in updates] == expected_statuses(device, conversation)
+    assert [m["status_type"] for m in updates] == expected_statuses(name, conversation)
 
     # who ended the session: s2-python after a terminal status (or the DDBC refusal), else the RM
     ended_by_s2python = device not in ("pv", "washer")

@@ -775,7 +775,9 @@ def test_ensure_valid_outgoing_without_context_runs_single_message_rules() -> No
 
 def test_ensure_valid_outgoing_lets_warnings_pass() -> None:
     s = ready(FRBC)
-    ensure_valid_outgoing(storage_status(120), s.context, T0)
+    findings = s.context.check(storage_status(120), RM_TO_CEM, T0)
+    assert [(f.rule, f.severity, f.pointer) for f in findings] == [("S2-FRBC-032", "warning", "/present_fill_level")]
+    ensure_valid_outgoing(storage_status(120), s.context, T0)  # the warning does not stop it
 
 
 def test_ensure_valid_outgoing_finds_the_direction_of_shared_messages() -> None:

@@ -156,10 +156,13 @@ def _expected_subject(raw: str | bytes) -> str | None:
     return ident if isinstance(ident, str) and _ID.match(ident) else NIL_ID
 
 
-def _handler(outcomes: list[str]) -> Callable[[S2Message], None]:
+def _handler(outcomes: list[str], armed: list[bool]) -> Callable[[S2Message], None]:
+    """An application whose answers run through ``outcomes`` once ``armed[0]`` is set (after the prelude)."""
     calls = iter(outcomes * 50)
 
     def handle(message: S2Message) -> None:
+        if not armed[0]:
+            return
         outcome = next(calls, "ok")
         if outcome == "temporary":
             raise TemporaryError("busy")
@@ -195,16 +198,24 @@ def _own(role: EnergyManagementRole) -> st.SearchStrategy[S2Message]:
     return st.integers(0, 24).flatmap(lambda n: terminate if n == 0 else usual)
 
 
-def _prelude(session: Session, control_type: ControlType) -> list[S2Message]:
-    """Handshake, details and a control type selection, as the peer (and for an RM, the app) would."""
+CONTROLLING = [ct for ct in ControlType if ct not in (ControlType.NO_SELECTION, ControlType.NOT_CONTROLABLE)]
+
+
+def _prelude(session: Session, control_type: ControlType, offered: tuple[ControlType, ...]) -> list[S2Message]:
+    """Handshake, details offering ``offered`` and a selection of ``control_type``, as the peer (and
+    the app) would; the CEM's own SelectControlType is sent by :func:`_cem_selects`."""
     if session.role is CEM:
-        return [Handshake(message_id="hs-ok", role=RM, supported_protocol_versions=["0.0.2-beta"]), rm_details()]
+        return [Handshake(message_id="hs-ok", role=RM, supported_protocol_versions=["0.0.2-beta"]), rm_details(offered)]
     return [
         Handshake(message_id="hs-ok", role=CEM, supported_protocol_versions=["0.0.2-beta"]),
         HandshakeResponse(message_id="hr-ok", selected_protocol_version="0.0.2-beta"),
-        rm_details(),
+        rm_details(offered),
         SelectControlType(message_id="sct-ok", control_type=control_type),
     ]
+
+
+def _active(session: Session) -> bool:
+    return session.active_control_type not in (None, ControlType.NO_SELECTION)
 
 
 @pytest.mark.parametrize("role", [CEM, RM], ids=["cem", "rm"])
@@ -214,10 +225,11 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
     outcomes = data.draw(
         st.lists(st.sampled_from(["ok", "ok", "ok", "temporary", "content", "permanent", "bug"]), max_size=6)
     )
+    armed = [False]
     session = Session(
         role,
         versions=data.draw(st.sampled_from([("0.0.2-beta",), ("1.0.0", "0.0.2-beta")])),
-        handler=_handler(outcomes) if outcomes else None,
+        handler=_handler(outcomes, armed) if outcomes else None,
         max_outstanding=MAX_OUTSTANDING,
         max_remembered=MAX_REMEMBERED,
         retry=RetryPolicy(max_attempts=3, first_delay=timedelta(seconds=1)),
@@ -261,9 +273,13 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
 
     session.start(now)
     drain(None, expect_answer=False)
-    if data.draw(st.booleans()):  # a proper opening, so that later frames meet an initialized session
-        wanted = data.draw(st.one_of(st.sampled_from([ControlType.FILL_RATE_BASED_CONTROL] * 3), control_types))
-        for message in _prelude(session, wanted):
+    reached: set[str] = set()
+    if data.draw(st.integers(0, 5)) > 0:  # mostly a proper opening, so that later frames meet a session in control
+        offered = tuple(data.draw(st.lists(st.sampled_from(CONTROLLING), min_size=1, max_size=3, unique=True)))
+        # the selection is mostly one that was offered, sometimes any (refused, or leaving control)
+        wanted = data.draw(st.integers(0, 7).flatmap(lambda n: control_types if n == 0 else st.sampled_from(offered)))
+        event(f"prelude selects an offered type: {wanted in offered}")
+        for message in _prelude(session, wanted, offered):
             if message.__struct_config__.tag == "ResourceManagerDetails" and role is RM:
                 session.send(message, now)
                 drain(None, expect_answer=False)
@@ -271,7 +287,19 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
                 text = encode(message).decode()
                 session.receive(text, now)
                 drain(_expected_subject(text), expect_answer=True)
+        if role is CEM:  # the CEM selects, and the RM answers OK
+            select = SelectControlType(message_id="c-sct-ok", control_type=wanted)
+            with contextlib.suppress(S2Error):
+                session.send(select, now)
+                drain(None, expect_answer=False)
+                session.receive(_answer_frame(select.message_id, ReceptionStatusValues.OK), now)
+                drain(None, expect_answer=False)
+        if _active(session):
+            reached.add("after the prelude")
+    armed[0] = True
     for _ in range(data.draw(st.integers(1, 40))):
+        if _active(session):
+            reached.add("during the run")
         action = data.draw(st.sampled_from(["frame", "frame", "frame", "answer", "send", "tick"]))
         if action == "answer" and sent_ids:  # an answer to something we sent: real, late or duplicate
             raw: str | bytes = _answer_frame(data.draw(st.sampled_from(sent_ids)), data.draw(statuses_rs))
@@ -297,6 +325,7 @@ def test_any_input_is_answered_exactly_once(role: EnergyManagementRole, data: st
             if session.closing:  # a grace period ends: past it, the session is closed
                 deadline = session.next_wakeup()
                 assert deadline is not None and deadline <= now + session.close_grace
+    event(f"{role.value}: active control type reached: {bool(reached)}")
     event(f"final phase: {session.phase.value}, control type: {session.active_control_type}")
     event(f"closing at the end: {session.closing}")
     for name in seen:

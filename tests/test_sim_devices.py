@@ -13,6 +13,7 @@ from s2ws.control import FRBCView
 from s2ws.messages import (
     ControlType,
     FRBCActuatorStatus,
+    FRBCStorageStatus,
     FRBCSystemDescription,
     FRBCTimerStatus,
     PowerForecast,
@@ -25,6 +26,8 @@ from s2ws.messages.base import UNSET, S2Message
 from s2ws.rules import check_message
 from s2ws.sim import (
     DEVICES,
+    BatteryDeviceSim,
+    BatteryParams,
     DeviceSim,
     EVSim,
     GeneratorSim,
@@ -206,3 +209,30 @@ def test_the_link_answers_first_and_lets_the_device_speak_after() -> None:
     assert '"INVALID_CONTENT"' in answer and "S2-REVOKE-002" in answer
     loop.advance(T0 + 5 * MIN)
     assert of(loop.received, PowerMeasurement)
+
+
+@pytest.mark.parametrize(
+    ("start", "mode", "factor", "edge"),
+    [(97.0, "charge", 1.0, 100.0), (3.0, "discharge", 0.0, 0.0)],  # discharge is full at factor 0
+)
+def test_a_battery_stopping_at_its_edge_reports_the_level_it_reached_first(
+    start: float, mode: str, factor: float, edge: float
+) -> None:
+    """A CEM must not see "idle" beside a fill level up to report_delta old (it would instruct the
+    full battery to charge again, and be rejected): the StorageStatus at the edge comes first."""
+    sim = BatteryDeviceSim(BatteryParams(initial_soc=start), now=T0, interval=timedelta(hours=6))
+    sim.on_select(ControlType.FILL_RATE_BASED_CONTROL, T0)
+    sim.tick(T0)
+    sim.device.set_mode(sim.actuator_id, sim.battery.mode_ids[mode], factor, T0)
+    stopped: list[S2Message] = []
+    now = T0
+    while sim.mode_name == mode and now < T0 + timedelta(hours=3):
+        wake = sim.next_wakeup()
+        assert wake is not None
+        now = wake
+        stopped = sim.tick(now)
+    assert sim.mode_name == "idle" and sim.level == edge
+    kinds = [type(m) for m in stopped if isinstance(m, FRBCStorageStatus | FRBCActuatorStatus)]
+    assert kinds == [FRBCStorageStatus, FRBCActuatorStatus]
+    (level,) = of(stopped, FRBCStorageStatus)
+    assert isinstance(level, FRBCStorageStatus) and level.present_fill_level == edge

@@ -364,9 +364,18 @@ def test_control_type_values_are_described_correctly() -> None:
 
 @pytest.mark.parametrize("profile", ["0.0.2-beta", "1.0.0"])
 def test_exported_json_schemas_are_valid_2020_12(profile: str) -> None:
+    checked = set()
     for path, doc in _ours(profile).items():
         if path.startswith("s2-json-schema/"):
             Draft202012Validator.check_schema(doc)
+            checked.add(path)
+    # the loop saw the messages and the shared schemas, not nothing
+    assert {
+        "s2-json-schema/messages/FRBC.Instruction.schema.json",
+        "s2-json-schema/messages/Handshake.schema.json",
+        "s2-json-schema/schemas/ControlType.schema.json",
+    } <= checked
+    assert len(checked) >= 40, len(checked)
 
 
 def _examples(examples_dir: Path) -> list[Path]:

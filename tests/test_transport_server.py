@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from s2ws.errors import TransportConfigError
 from s2ws.transport import Connection, Server, create_app, serve
@@ -171,10 +173,26 @@ async def test_serve_refuses_a_low_heartbeat_before_listening() -> None:
         await serve(Factory(), heartbeat=30)
 
 
-def test_heartbeat_of_50_s_or_none_is_fine() -> None:
-    create_app(Factory(), heartbeat=50)
-    create_app(Factory(), heartbeat=None)
-    create_app(Factory(), heartbeat=120.0)
+@pytest.mark.parametrize("heartbeat", [50, None, 120.0])
+async def test_heartbeat_of_50_s_or_none_reaches_the_websocket(
+    heartbeat: float | None, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The configured ping interval is the one the accepted WebSocket runs with."""
+    used: list[float | None] = []
+
+    class Spy(web.WebSocketResponse):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            used.append(kwargs.get("heartbeat"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(web, "WebSocketResponse", Spy)
+    server = await serve(Factory("server"), heartbeat=heartbeat)
+    try:
+        async with asyncio.timeout(10), http.ws_connect(server.url()) as ws:
+            assert await ws.receive_str() == "hello"
+    finally:
+        await server.close()
+    assert used == [heartbeat]
 
 
 @pytest.mark.parametrize("cap", [0, -1])

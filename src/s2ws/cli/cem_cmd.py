@@ -109,6 +109,11 @@ def register(sub: Any) -> None:
         help="wall time where simulated and wall time meet (default: the start of this UTC hour); same on both sides",
     )
     parser.add_argument(
+        "--start",
+        metavar="ISO",
+        help="simulated time at --origin (default: --origin itself), to run a chosen hour of a chosen day",
+    )
+    parser.add_argument(
         "--planner",
         choices=("reference", "day"),
         default="reference",
@@ -136,6 +141,11 @@ def run(args: argparse.Namespace) -> int:
         args.origin = parse_origin(args.origin)
     except ValueError as exc:
         print(f"s2ws cem: --origin: {exc}", file=sys.stderr)
+        return 2
+    try:
+        args.start = parse_origin(args.start)
+    except ValueError as exc:
+        print(f"s2ws cem: --start: {exc}", file=sys.stderr)
         return 2
     if args.tls_key and not args.tls_cert:
         print("s2ws cem: --tls-key needs --tls-cert", file=sys.stderr)
@@ -180,7 +190,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     except OSError as exc:
         print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    clock = SimClock(args.speed, origin=args.origin)
+    clock = SimClock(args.speed, origin=args.origin, start=args.start)
     cem = PlannerCEM(observers=observers, clock=clock, step=STEP, reactive=args.planner == "reference")
     stopper = Stopper()
     stopper.install()

@@ -7,7 +7,8 @@ carries out instructions with their statuses. It reconnects with back-off until 
 
 ``--speed N`` runs the device on a simulated clock N times faster than the wall clock; every
 timestamp on the wire is simulated time, so the CEM must run at the same speed (``s2ws cem
---speed N``) and, if it was not started in the same UTC hour, with the same ``--origin``. Exit 0 when
+--speed N``) and, if it was not started in the same UTC hour, with the same ``--origin`` (and ``--start``,
+which pins the simulated time at the origin, e.g. to run a chosen hour of a chosen day). Exit 0 when
 stopped (SIGINT/SIGTERM, --duration, or the CEM's TERMINATE), 1 when it could not connect (refused
 token or certificate, or --once and no connection), 2 on usage errors.
 """
@@ -79,6 +80,11 @@ def register(sub: Any) -> None:
         help="wall time where simulated and wall time meet (default: the start of this UTC hour); same on both sides",
     )
     simulate.add_argument(
+        "--start",
+        metavar="ISO",
+        help="simulated time at --origin (default: --origin itself), to run a chosen hour of a chosen day",
+    )
+    simulate.add_argument(
         "--interval", type=float, default=5.0, metavar="S", help="simulated seconds between measurements (default 5)"
     )
     simulate.add_argument(
@@ -118,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
     except TransportConfigError as exc:
         print(f"s2ws rm simulate: {exc}", file=sys.stderr)
         return 2
+    try:
+        args.start = parse_origin(args.start)
+    except ValueError as exc:
+        print(f"s2ws rm simulate: --start: {exc}", file=sys.stderr)
+        return 2
     configure_logging(args.verbose)
     try:
         return asyncio.run(_simulate(args))
@@ -142,7 +153,7 @@ async def _simulate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"s2ws rm simulate: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    clock = SimClock(args.speed, origin=args.origin)
+    clock = SimClock(args.speed, origin=args.origin, start=args.start)
     rm = DeviceRM(args.device, interval=timedelta(seconds=args.interval), clock=clock, observers=observers)
     reconnect = None if args.once else ReconnectPolicy(initial=1.0, max=30.0)
     stopper = Stopper()

@@ -107,9 +107,13 @@ class StorageSim(OperationModeSim[FRBCSystemDescription, P]):
         level = self.level + self.net_rate(start) * (end - start).total_seconds()
         self.level = min(max(level, low), high)
         self.device.fill_level = round(self.level, self.digits)
-        out = self._react(end)
-        if self._reported is not None and abs(self.level - self._reported) >= self._delta(end) - _TINY:
+        reacted = self._react(end)
+        out: list[S2Message] = []
+        # a device acting on its own (a full battery stopping) says why first: the level it reached,
+        # so a CEM never sees the stop beside a level up to report_delta old and instructs it back
+        if self._reported is not None and (reacted or abs(self.level - self._reported) >= self._delta(end) - _TINY):
             out.extend(self._report_level(end))
+        out.extend(reacted)
         return out
 
     def _delta(self, at: datetime) -> float:
