@@ -60,7 +60,7 @@ def test_the_families_of_the_protocol_digest_are_covered() -> None:
 
 
 def test_diagnostic_of_a_finding_without_pointer() -> None:
-    assert RuleFinding("S2-X-001", "error", "", "why").diagnostic == "S2-X-001 at /: why"
+    assert RuleFinding("S2-X-001", "", "why", "error").diagnostic == "S2-X-001 at /: why"
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:

@@ -172,7 +172,7 @@ class Machine:
         if mode is None:
             known = ", ".join(self.modes)
             reason = f"{mode_id} is not an operation mode of {self.owner} (it has {known})"
-            raise InstructionRefused(self.rule("instr_om"), reason, pointer=_mode_pointer(self.area))
+            raise InstructionRefused(self.rule("instr_om"), _mode_pointer(self.area), reason)
         return mode
 
     def transition(self, source: str, target: str) -> Transition | None:
@@ -247,7 +247,7 @@ def element_for(
         f"operation mode {_named(mode.id, mode.diagnostic_label)}{where} has no element for fill level "
         f"{fmt_num(fill_level)} (its elements cover {covered})"
     )
-    raise InstructionRefused(rule or OM_RULE_IDS["FRBC"]["fill_level"], reason, pointer="/operation_mode")
+    raise InstructionRefused(rule or OM_RULE_IDS["FRBC"]["fill_level"], "/operation_mode", reason)
 
 
 # --- descriptions over time ------------------------------------------------------------------
@@ -483,7 +483,7 @@ class OperationModeState(Generic[D]):
         moment = at if at is not None else self.now
         if moment is None:
             reason = f"no {self.area}.SystemDescription was received"
-            raise InstructionRefused(self._missing_rule(), reason, pointer=self._missing_pointer())
+            raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
         return moment
 
     def _missing_rule(self) -> str:
@@ -504,16 +504,16 @@ class OperationModeState(Generic[D]):
         if machines is None:
             if not len(self.descriptions):
                 reason = f"no {self.area}.SystemDescription was received"
-                raise InstructionRefused(self._missing_rule(), reason, pointer=self._missing_pointer())
+                raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
             upcoming = self.descriptions.next_after(moment)
             later = f" (the next one is valid from {iso(upcoming.valid_from)})" if upcoming is not None else ""
             reason = f"no {self.area}.SystemDescription is in force at {iso(moment)}{later}"
-            raise InstructionRefused(self._missing_rule(), reason, pointer=self._missing_pointer())
+            raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
         machine = machines.get(actuator_id)
         if machine is None:
             known = ", ".join(machines)
             reason = f"{actuator_id} is not an actuator of the {self.area}.SystemDescription (it has {known})"
-            raise InstructionRefused(self._missing_rule(), reason, pointer="/actuator_id")
+            raise InstructionRefused(self._missing_rule(), "/actuator_id", reason)
         return machine
 
     def actuator_ids(self, at: datetime | None = None) -> list[str]:
@@ -557,12 +557,12 @@ class OperationModeState(Generic[D]):
         if not 0.0 <= factor <= 1.0:
             reason = f"factor {fmt_num(factor)} is outside [0, 1]"
             rule = OM_RULE_IDS[self.area]["instruction_factor"]
-            raise InstructionRefused(rule, reason, pointer="/operation_mode_factor")
+            raise InstructionRefused(rule, "/operation_mode_factor", reason)
         machine = self.machine(actuator_id, at)
         mode = machine.mode(mode_id)
         if mode.abnormal_condition_only and not abnormal:
             reason = f"operation mode {machine.name(mode_id)} may only be used under an abnormal condition"
-            raise InstructionRefused(machine.rule("abnormal"), reason, pointer="/abnormal_condition")
+            raise InstructionRefused(machine.rule("abnormal"), "/abnormal_condition", reason)
         expected = self.expected(actuator_id, at, exclude=exclude)
         if expected.mode_id is not None and expected.mode_id != mode_id:
             transition = machine.transition(expected.mode_id, mode_id)
@@ -571,13 +571,13 @@ class OperationModeState(Generic[D]):
                     f"{machine.owner} has no transition {machine.name(expected.mode_id)}→{machine.name(mode_id)}"
                     f"{_expected_words(self, actuator_id, expected, at)}"
                 )
-                raise InstructionRefused(machine.rule("transition_exists"), reason, pointer=_mode_pointer(self.area))
+                raise InstructionRefused(machine.rule("transition_exists"), _mode_pointer(self.area), reason)
             if transition.abnormal_condition_only and not abnormal:
                 reason = f"{machine.arrow(transition)} may only be used under an abnormal condition"
-                raise InstructionRefused(machine.rule("abnormal"), reason, pointer="/abnormal_condition")
+                raise InstructionRefused(machine.rule("abnormal"), "/abnormal_condition", reason)
             blocked = _blocked(machine, transition, expected, at)
             if blocked is not None:
-                raise InstructionRefused(machine.rule("transition_blocked"), blocked[1], pointer="/execution_time")
+                raise InstructionRefused(machine.rule("transition_blocked"), "/execution_time", blocked[1])
         if isinstance(mode, FRBCOperationMode):
             level = fill_level if fill_level is not None else self.fill_level
             if level is not None:
@@ -623,7 +623,7 @@ class OperationModeState(Generic[D]):
                 f"operation mode {machine.name(mode.id)} has {len(mode.elements)} elements "
                 "and no fill level is known to choose one"
             )
-            raise InstructionRefused(machine.rule("fill_level"), reason, pointer="/operation_mode")
+            raise InstructionRefused(machine.rule("fill_level"), "/operation_mode", reason)
         return element_for(mode, level, owner=machine.owner)
 
     def _power_at(
@@ -900,8 +900,8 @@ class OperationModeView(OperationModeState[D], Generic[D, Ins]):
         except ResolutionError as error:
             raise InstructionRefused(
                 machine.rule("instruction_factor"),
+                "/operation_mode_factor",
                 f"operation mode {machine.name(mode_id)}: {error}",
-                pointer="/operation_mode_factor",
             ) from error
         return self._instruct(actuator_id, mode_id, factor, execution_time, now, abnormal, fill_level, record)
 
@@ -1134,7 +1134,7 @@ class OperationModeDevice(OperationModeState[D], Generic[D, Ins]):
             )
             reason = self.accept(change)
             if reason:
-                raise InstructionRefused(DEVICE_POLICY, reason)
+                raise InstructionRefused(DEVICE_POLICY, "", reason)
 
     def _steps(self, actuator_id: str, moment: datetime, exclude: str | None) -> list[Step]:
         out: list[Step] = []

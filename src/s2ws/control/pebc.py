@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, NamedTuple, TypeVar
 
-from ..errors import InstructionRefused, InvalidContent
+from ..errors import InstructionRefused
+from ..findings import Finding
 from ..messages import (
     CommodityQuantity,
     ControlType,
@@ -350,7 +351,7 @@ class PEBCView:
 
     # --- judging -------------------------------------------------------------------------------
 
-    def check(self, instruction: PEBCInstruction, now: datetime) -> list[InstructionRefused]:
+    def check(self, instruction: PEBCInstruction, now: datetime) -> list[Finding]:
         """Every reason the RM may refuse ``instruction`` if it arrived at ``now`` (empty: none).
 
         Runs the single-message rules, then: the constraints it names exist and are the ones in
@@ -359,11 +360,7 @@ class PEBCView:
         ``abnormal_condition`` (015); no envelope outlives its constraints (017, a refusal here:
         after ``valid_until`` the RM has promised nothing); energy constraints keep their room (016).
         """
-        out = [
-            InstructionRefused(f.rule, f.reason, pointer=f.pointer)
-            for f in check_message(instruction)
-            if f.severity == "error"
-        ]
+        out = [f for f in check_message(instruction) if f.is_error]
         constraints = self._referenced(instruction.power_constraints_id, instruction.execution_time, now, out)
         if constraints is None:
             return out
@@ -389,10 +386,10 @@ class PEBCView:
         *,
         abnormal: bool = False,
         constraints_id: str | None = None,
-    ) -> list[InstructionRefused]:
+    ) -> list[Finding]:
         """Every reason an envelope of ``quantity`` starting at ``execution_time`` would be
         refused; the constraints are those in force then unless ``constraints_id`` names others."""
-        out: list[InstructionRefused] = []
+        out: list[Finding] = []
         constraints = self._resolve(constraints_id, execution_time, now, out)
         if constraints is None:
             return out
@@ -400,31 +397,31 @@ class PEBCView:
         return self._check_envelope(constraints, quantity, elements, execution_time, abnormal, "")
 
     def _resolve(
-        self, constraints_id: str | None, execution_time: datetime, now: datetime, out: list[InstructionRefused]
+        self, constraints_id: str | None, execution_time: datetime, now: datetime, out: list[Finding]
     ) -> PEBCPowerConstraints | None:
         if constraints_id is not None:
             return self._referenced(constraints_id, execution_time, now, out)
         start = max(execution_time, now)
         constraints = self.constraints_at(start)
         if constraints is None:
-            out.append(InstructionRefused("S2-PEBC-011", f"no PowerConstraints are in force at {_iso(start)}"))
+            out.append(Finding("S2-PEBC-011", "", f"no PowerConstraints are in force at {_iso(start)}"))
         return constraints
 
     def _referenced(
-        self, constraints_id: str, execution_time: datetime, now: datetime, out: list[InstructionRefused]
+        self, constraints_id: str, execution_time: datetime, now: datetime, out: list[Finding]
     ) -> PEBCPowerConstraints | None:
         pointer = "/power_constraints_id"
         constraints = self._constraints.get(constraints_id)
         if constraints is None:
             why = "were revoked" if constraints_id in self._revoked else "are not known"
-            out.append(InstructionRefused("S2-PEBC-010", f"PowerConstraints {constraints_id} {why}", pointer=pointer))
+            out.append(Finding("S2-PEBC-010", pointer, f"PowerConstraints {constraints_id} {why}"))
             return None
         start = max(execution_time, now)
         until = constraints.valid_until
         if constraints.valid_from > start or (until is not UNSET and start >= until):
             window = f"[{_iso(constraints.valid_from)}, {_iso(until) if until is not UNSET else 'open'})"
             reason = f"the envelope starts at {_iso(start)}, outside the validity {window} of {constraints_id}"
-            out.append(InstructionRefused("S2-PEBC-011", reason, pointer="/execution_time"))
+            out.append(Finding("S2-PEBC-011", "/execution_time", reason))
             return None
         in_force = self.constraints_at(start)
         if in_force is not None and in_force.id != constraints_id:
@@ -432,7 +429,7 @@ class PEBCView:
                 f"PowerConstraints {constraints_id} are superseded by {in_force.id} "
                 f"from {_iso(in_force.valid_from)}, before the envelope starts at {_iso(start)}"
             )
-            out.append(InstructionRefused("S2-PEBC-011", reason, pointer=pointer))
+            out.append(Finding("S2-PEBC-011", pointer, reason))
             return None
         return constraints
 
@@ -444,12 +441,12 @@ class PEBCView:
         begin: datetime,
         abnormal: bool,
         base: str,
-    ) -> list[InstructionRefused]:
-        out: list[InstructionRefused] = []
+    ) -> list[Finding]:
+        out: list[Finding] = []
         everything = _allowed(constraints, quantity, True)
         if not everything.upper and not everything.lower:
             reason = f"PowerConstraints {constraints.id} allow no limits for {quantity.value}"
-            out.append(InstructionRefused("S2-PEBC-012", reason, pointer=base + "/commodity_quantity"))
+            out.append(Finding("S2-PEBC-012", base + "/commodity_quantity", reason))
             return out
         normal = _allowed(constraints, quantity, abnormal)
         unit = unit_of(quantity)
@@ -464,23 +461,23 @@ class PEBCView:
                 shown = f"{kind} limit {fmt_num(value)} {unit}"
                 if any(a <= value <= b for a, b in extended):
                     reason = f"{shown} is allowed for {quantity.value} only under an abnormal condition"
-                    out.append(InstructionRefused("S2-PEBC-015", reason, pointer=pointer))
+                    out.append(Finding("S2-PEBC-015", pointer, reason))
                 else:
                     reason = (
                         f"{shown} is outside the allowed {kind} ranges {_show_ranges(allowed)} for {quantity.value}"
                     )
-                    out.append(InstructionRefused(rule, reason, pointer=pointer))
+                    out.append(Finding(rule, pointer, reason))
                 break
         end = begin + sum((e.duration for e in elements), 0) * _MS
         until = constraints.valid_until
         if until is not UNSET and end > until:
             reason = f"the envelope runs until {_iso(end)}, past valid_until {_iso(until)} of {constraints.id}"
-            out.append(InstructionRefused("S2-PEBC-017", reason, pointer=base + "/power_envelope_elements"))
+            out.append(Finding("S2-PEBC-017", base + "/power_envelope_elements", reason))
         for energy in self.energy_constraints(quantity):
             if begin <= energy.valid_from and end >= energy.valid_until:
                 problem = _energy_problem(elements, begin, energy)
                 if problem is not None:
-                    out.append(InstructionRefused("S2-PEBC-016", problem, pointer=base or "/"))
+                    out.append(Finding("S2-PEBC-016", base or "/", problem))
         return out
 
     # --- building ------------------------------------------------------------------------------
@@ -503,12 +500,12 @@ class PEBCView:
         instruction that leaves here breaks no rule of the standard. With ``record`` the view
         follows its status updates (:meth:`instruction_status`).
         """
-        problems: list[InstructionRefused] = []
+        problems: list[Finding] = []
         constraints = self._resolve(constraints_id, execution_time, now, problems)
         if constraints is None:
-            raise problems[0]
+            raise problems[0].refusal()
         if not envelopes:
-            raise InstructionRefused("S2-SCHEMA-001", "an instruction needs at least one envelope")
+            raise InstructionRefused("S2-SCHEMA-001", "", "an instruction needs at least one envelope")
         instruction = PEBCInstruction(
             message_id=new_id(),
             id=instruction_id or new_id(),
@@ -524,7 +521,7 @@ class PEBCView:
         )
         problems = self.check(instruction, now)
         if problems:
-            raise problems[0]
+            raise problems[0].refusal()
         if record:
             self._record(instruction.id)
         return instruction
@@ -550,15 +547,15 @@ class PEBCView:
         leave the energy the device needs. Raises :class:`InstructionRefused` when no valid
         envelope exists (no constraints, unknown quantity, past ``valid_until``, no room).
         """
-        problems: list[InstructionRefused] = []
+        problems: list[Finding] = []
         constraints = self._resolve(None, execution_time, now, problems)
         if constraints is None:
-            raise problems[0]
+            raise problems[0].refusal()
         allowed = _allowed(constraints, quantity, abnormal)
         if not allowed.upper or not allowed.lower:
             kind = "upper" if not allowed.upper else "lower"
             reason = f"PowerConstraints {constraints.id} allow no {kind} limit for {quantity.value}"
-            raise InstructionRefused("S2-PEBC-012", reason)
+            raise InstructionRefused("S2-PEBC-012", "", reason)
         hi = allowed.upper[-1][1] if upper is None else allowed.tightest_upper(upper)
         lo = allowed.lower[0][0] if lower is None else allowed.tightest_lower(lower)
         assert hi is not None and lo is not None
@@ -572,7 +569,7 @@ class PEBCView:
             )
         total = _ms(duration)
         if total <= 0:
-            raise InstructionRefused("S2-COMMON-002", "the envelope must last at least 1 ms")
+            raise InstructionRefused("S2-COMMON-002", "", "the envelope must last at least 1 ms")
         # Segments in milliseconds from execution_time: [start, end, lower, upper].
         segments: list[list[float]] = [[0, total, lo, hi]]
         end = execution_time + total * _MS
@@ -609,7 +606,7 @@ class PEBCView:
         steps = [EnvelopeStep(e.duration * _MS, e.lower_limit, e.upper_limit) for e in _segments_to_elements(segments)]
         problems = self.check_envelope(quantity, steps, execution_time, now, abnormal=abnormal)
         if problems:
-            raise problems[0]
+            raise problems[0].refusal()
         return steps
 
     def cap(
@@ -647,7 +644,7 @@ def _allowed(constraints: PEBCPowerConstraints, quantity: CommodityQuantity, abn
 
 def _require(value: float | None, quantity: CommodityQuantity, kind: str, wanted: str, rule: str) -> float:
     if value is None:
-        raise InstructionRefused(rule, f"no allowed {kind} limit for {quantity.value} is {wanted}")
+        raise InstructionRefused(rule, "", f"no allowed {kind} limit for {quantity.value} is {wanted}")
     return value
 
 
@@ -714,7 +711,7 @@ def _ensure_valid(message: S2Message) -> None:
     """Refuse to publish a description the single-message rules reject (a device-author bug)."""
     for item in check_message(message):
         if item.severity == "error":
-            raise InvalidContent(item.rule, item.pointer, item.reason)
+            raise item.error()
 
 
 @dataclass(frozen=True, slots=True)
@@ -857,7 +854,7 @@ class PEBCDevice:
     def _judge(self, instruction: PEBCInstruction, now: datetime) -> None:
         problems = self.view.check(instruction, now)
         if problems:
-            raise problems[0]
+            raise problems[0].refusal()
 
     def handle(self, message: S2Message, now: datetime) -> list[S2Message]:
         """React to a message from the CEM: SelectControlType, a PEBC.Instruction, its revocation.

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal, TypeVar
 
-from ..errors import InstructionRefused, InvalidContent
+from ..errors import InstructionRefused
+from ..findings import Finding
 from ..messages import (
     CommodityQuantity,
     ControlType,
@@ -243,18 +244,18 @@ class _Plan:
     # --- lookups ---------------------------------------------------------------------------------
 
     def find(
-        self, container_id: str, sequence_id: str, out: list[InstructionRefused]
+        self, container_id: str, sequence_id: str, out: list[Finding]
     ) -> tuple[int, _Slot, PPBCPowerSequence] | None:
         i = self.index.get(container_id)
         if i is None:
             reason = f"{container_id} is not a container of {self.definition.id}"
-            out.append(InstructionRefused("S2-PPBC-012", reason, pointer="/sequence_container_id"))
+            out.append(Finding("S2-PPBC-012", "/sequence_container_id", reason))
             return None
         slot = self.slots[i]
         sequence = slot.sequence(sequence_id)
         if sequence is None:
             reason = f"{sequence_id} is not a sequence of container {container_id}"
-            out.append(InstructionRefused("S2-PPBC-012", reason, pointer="/power_sequence_id"))
+            out.append(Finding("S2-PPBC-012", "/power_sequence_id", reason))
             return None
         return i, slot, sequence
 
@@ -361,9 +362,9 @@ class _Plan:
 
     def judge_schedule(
         self, container_id: str, sequence_id: str, execution_time: datetime, abnormal: bool, now: datetime
-    ) -> list[InstructionRefused]:
+    ) -> list[Finding]:
         """Every reason a ScheduleInstruction for this sequence at ``execution_time`` is refused."""
-        out: list[InstructionRefused] = []
+        out: list[Finding] = []
         found = self.find(container_id, sequence_id, out)
         if found is None:
             return out
@@ -373,16 +374,16 @@ class _Plan:
             reason = f"container {container_id} is already {slot.status.value} with sequence {slot.selected.id}"
             if slot.status is _S.SCHEDULED and slot.schedule_id:
                 reason += f"; revoke instruction {slot.schedule_id} first"
-            out.append(InstructionRefused("S2-PPBC-020", reason, pointer="/sequence_container_id"))
+            out.append(Finding("S2-PPBC-020", "/sequence_container_id", reason))
             return out
         aborted = next((s for s in self.slots[:i] if s.status is _S.ABORTED), None)
         if aborted is not None:
             reason = f"container {aborted.container.id} was aborted, so the containers after it cannot run"
-            out.append(InstructionRefused("S2-PPBC-015", reason, pointer="/sequence_container_id"))
+            out.append(Finding("S2-PPBC-015", "/sequence_container_id", reason))
             return out
         if sequence.abnormal_condition_only and not abnormal:
             reason = f"sequence {sequence.id} may only run under an abnormal condition"
-            out.append(InstructionRefused("S2-PPBC-013", reason, pointer="/abnormal_condition"))
+            out.append(Finding("S2-PPBC-013", "/abnormal_condition", reason))
         start = max(execution_time, now)
         end = start + _duration(sequence)
         profile = self.definition
@@ -391,20 +392,20 @@ class _Plan:
                 f"the sequence would run {_iso(start)} to {_iso(end)}, outside "
                 f"[{_iso(profile.start_time)}, {_iso(profile.end_time)}] of {profile.id}"
             )
-            out.append(InstructionRefused("S2-PPBC-014", reason, pointer="/execution_time"))
+            out.append(Finding("S2-PPBC-014", "/execution_time", reason))
         before = self.slots[i - 1] if i > 0 else None
         before_end = None if before is None else before.end(now)
         if before is not None and before_end is not None:
             name = before.container.id
             if start < before_end:
                 reason = f"the sequence starts at {_iso(start)}, before container {name} ends at {_iso(before_end)}"
-                out.append(InstructionRefused("S2-PPBC-015", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-015", "/execution_time", reason))
             elif sequence.max_pause_before is not UNSET and start - before_end > sequence.max_pause_before * _MS:
                 reason = (
                     f"a pause of {_span((start - before_end) / _MS)} after container {name} exceeds "
                     f"max_pause_before {_span(sequence.max_pause_before)} of sequence {sequence.id}"
                 )
-                out.append(InstructionRefused("S2-PPBC-016", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
         after = self.slots[i + 1] if i + 1 < len(self.slots) else None
         if after is not None and after.selected is not None:
             after_start = after.start or now
@@ -412,13 +413,13 @@ class _Plan:
             pause = after.selected.max_pause_before
             if end > after_start:
                 reason = f"the sequence would end at {_iso(end)}, after container {name} starts at {_iso(after_start)}"
-                out.append(InstructionRefused("S2-PPBC-015", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-015", "/execution_time", reason))
             elif pause is not UNSET and after_start - end > pause * _MS:
                 reason = (
                     f"the sequence would end {_span((after_start - end) / _MS)} before container {name} starts, "
                     f"more than its max_pause_before {_span(pause)}"
                 )
-                out.append(InstructionRefused("S2-PPBC-016", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
         if out:
             return out
         window = next((w for w in self.windows(now, abnormal)[i] if w.sequence.id == sequence.id), None)
@@ -427,13 +428,13 @@ class _Plan:
                 f"sequence {sequence.id} no longer fits in container {container_id}: with the containers "
                 f"around it, it cannot run within [{_iso(profile.start_time)}, {_iso(profile.end_time)}]"
             )
-            out.append(InstructionRefused("S2-PPBC-014", reason, pointer="/execution_time"))
+            out.append(Finding("S2-PPBC-014", "/execution_time", reason))
         elif start < window.earliest:
             reason = (
                 f"the sequence starts at {_iso(start)}, but the containers before {container_id} "
                 f"cannot have run by then; the earliest start is {_iso(window.earliest)}"
             )
-            out.append(InstructionRefused("S2-PPBC-015", reason, pointer="/execution_time"))
+            out.append(Finding("S2-PPBC-015", "/execution_time", reason))
         elif start > window.latest:
             if window.pause_bound:
                 limit = _span(sequence.max_pause_before) if sequence.max_pause_before is not UNSET else "?"
@@ -442,13 +443,13 @@ class _Plan:
                     f"{limit} however late the container before it ends; "
                     f"the latest start is {_iso(window.latest)}"
                 )
-                out.append(InstructionRefused("S2-PPBC-016", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
             else:
                 reason = (
                     f"the sequence starts at {_iso(start)}, too late for the containers after it to end "
                     f"by {_iso(profile.end_time)}; the latest start is {_iso(window.latest)}"
                 )
-                out.append(InstructionRefused("S2-PPBC-014", reason, pointer="/execution_time"))
+                out.append(Finding("S2-PPBC-014", "/execution_time", reason))
         return out
 
     def expected(self, slot: _Slot, at: datetime, now: datetime) -> PPBCPowerSequenceStatus:
@@ -471,26 +472,22 @@ class _Plan:
 
     def judge_interruption(
         self, kind: Kind, container_id: str, sequence_id: str, execution_time: datetime, now: datetime
-    ) -> list[InstructionRefused]:
+    ) -> list[Finding]:
         """Every reason a Start/EndInterruptionInstruction is refused: only the selected,
         interruptible sequence, only while EXECUTING (interrupt) or INTERRUPTED (resume)."""
-        out: list[InstructionRefused] = []
+        out: list[Finding] = []
         found = self.find(container_id, sequence_id, out)
         if found is None:
             return out
         _, slot, sequence = found
         rule = "S2-PPBC-018" if kind == "interrupt" else "S2-PPBC-019"
         if kind == "interrupt" and not sequence.is_interruptible:
-            out.append(
-                InstructionRefused(
-                    "S2-PPBC-017", f"sequence {sequence.id} is not interruptible", pointer="/power_sequence_id"
-                )
-            )
+            out.append(Finding("S2-PPBC-017", "/power_sequence_id", f"sequence {sequence.id} is not interruptible"))
             return out
         if slot.selected is None or slot.selected.id != sequence.id:
             held = "no sequence" if slot.selected is None else f"sequence {slot.selected.id}"
             reason = f"sequence {sequence.id} is not selected in container {container_id} (it holds {held})"
-            out.append(InstructionRefused(rule, reason, pointer="/power_sequence_id"))
+            out.append(Finding(rule, "/power_sequence_id", reason))
             return out
         at = max(execution_time, now)
         state = self.expected(slot, at, now)
@@ -498,7 +495,7 @@ class _Plan:
         if state is not wanted:
             verb = "interrupted" if kind == "interrupt" else "resumed"
             reason = f"sequence {sequence.id} is {state.value} at {_iso(at)}, so it cannot be {verb}"
-            out.append(InstructionRefused(rule, reason, pointer="/execution_time"))
+            out.append(Finding(rule, "/execution_time", reason))
         return out
 
     # --- reporting ---------------------------------------------------------------------------------
@@ -519,7 +516,7 @@ class _Plan:
         return out
 
 
-def _judge(plan: _Plan, instruction: PPBCInstruction, now: datetime) -> list[InstructionRefused]:
+def _judge(plan: _Plan, instruction: PPBCInstruction, now: datetime) -> list[Finding]:
     if isinstance(instruction, PPBCScheduleInstruction):
         return plan.judge_schedule(
             instruction.sequence_container_id,
@@ -707,9 +704,7 @@ class PPBCView:
         plan = self._plans.get(profile_id)
         if plan is None:
             why = "was revoked" if profile_id in self._revoked else "is not known"
-            raise InstructionRefused(
-                "S2-PPBC-011", f"PowerProfileDefinition {profile_id} {why}", pointer="/power_profile_id"
-            )
+            raise InstructionRefused("S2-PPBC-011", "/power_profile_id", f"PowerProfileDefinition {profile_id} {why}")
         return plan
 
     def feasible_schedules(self, profile_id: str, now: datetime, *, abnormal: bool = False) -> list[ContainerOptions]:
@@ -810,7 +805,7 @@ class PPBCView:
     def _issue(
         self,
         cls: type[_Instr],
-        problems: list[InstructionRefused],
+        problems: list[Finding],
         profile_id: str,
         container_id: str,
         sequence_id: str,
@@ -822,7 +817,7 @@ class PPBCView:
     ) -> _Instr:
         """Refuse with the first problem, or build the instruction (and remember it when asked)."""
         if problems:
-            raise problems[0]
+            raise problems[0].refusal()
         message = cls(
             message_id=new_id(),
             id=instruction_id or new_id(),
@@ -841,12 +836,10 @@ class PPBCView:
         i = plan.index.get(container_id)
         if i is None:
             reason = f"{container_id} is not a container of {profile_id}"
-            raise InstructionRefused("S2-PPBC-012", reason, pointer="/sequence_container_id")
+            raise InstructionRefused("S2-PPBC-012", "/sequence_container_id", reason)
         selected = plan.slots[i].selected
         if selected is None:
-            raise InstructionRefused(
-                rule, f"container {container_id} has no selected sequence", pointer="/power_sequence_id"
-            )
+            raise InstructionRefused(rule, "/power_sequence_id", f"container {container_id} has no selected sequence")
         return selected.id
 
 
@@ -921,10 +914,10 @@ class PPBCDevice:
             reason = (
                 f"PowerProfileDefinition {instruction.power_profile_id} is not the one in force ({self.definition.id})"
             )
-            raise InstructionRefused("S2-PPBC-011", reason, pointer="/power_profile_id")
+            raise InstructionRefused("S2-PPBC-011", "/power_profile_id", reason)
         problems = _judge(self.plan, instruction, now)
         if problems:
-            raise problems[0]
+            raise problems[0].refusal()
 
     def handle(self, message: S2Message, now: datetime) -> list[S2Message]:
         """React to a message from the CEM: SelectControlType, a PPBC instruction, its revocation.
@@ -1139,4 +1132,4 @@ def _ensure_valid(message: S2Message) -> None:
     """Refuse a description the single-message rules reject (a device-author bug)."""
     for item in check_message(message):
         if item.severity == "error":
-            raise InvalidContent(item.rule, item.pointer, item.reason)
+            raise item.error()

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Final, Generic, Protocol, TypeVar
 
 from ..errors import InstructionRefused, InstructionStateError, InvalidContent
+from ..findings import Finding
 from ..messages import InstructionStatus, InstructionStatusUpdate, new_id
 from ..messages.base import S2Message
 from ..rules import CATALOGUE, check_message
@@ -74,7 +75,7 @@ class Decision:
     status: InstructionStatus
     """ACCEPTED or REJECTED (for a resent duplicate: its status now)."""
     messages: list[InstructionStatusUpdate]
-    refusal: InstructionRefused | None = None
+    refusal: Finding | None = None
     duplicate: bool = False
     """The same message arrived again (a resend after TEMPORARY_ERROR): nothing new is sent."""
 
@@ -103,7 +104,7 @@ class Decision:
     def as_invalid_content(self) -> InvalidContent:
         """The refusal as an INVALID_CONTENT error, for a driver that answers that way."""
         assert self.refusal is not None, "an accepted instruction is not invalid"
-        return InvalidContent(self.refusal.rule, self.refusal.pointer, self.refusal.reason)
+        return self.refusal.error()
 
 
 @dataclass(eq=False)
@@ -113,7 +114,7 @@ class _Entry(Generic[InstructionT]):
     status_time: datetime
     seq: int
     handed_out: bool = False
-    refusal: InstructionRefused | None = None
+    refusal: Finding | None = None
     reason: str = ""
 
 
@@ -164,16 +165,16 @@ class InstructionScheduler(Generic[InstructionT]):
         heapq.heappush(self._heap, (instruction.execution_time, self._seq, instruction.id))
         return Decision(instruction.id, _S.ACCEPTED, [status_update(instruction.id, _S.ACCEPTED, now)])
 
-    def _judge(self, instruction: InstructionT, now: datetime) -> InstructionRefused | None:
+    def _judge(self, instruction: InstructionT, now: datetime) -> Finding | None:
         if isinstance(instruction, S2Message):
             for item in check_message(instruction):
                 if item.severity == "error":
-                    return InstructionRefused(item.rule, item.reason, pointer=item.pointer)
+                    return item
         if self._check is not None:
             try:
                 self._check(instruction, now)
             except InstructionRefused as refusal:
-                return refusal
+                return Finding.of(refusal)
         return None
 
     # --- time ---------------------------------------------------------------------------------

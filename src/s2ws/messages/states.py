@@ -8,9 +8,9 @@ active, that control type's messages too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
+from ..findings import Finding
 from .catalogue import MESSAGE_INFO
 from .enums import ControlType, EnergyManagementRole
 
@@ -27,12 +27,8 @@ class Phase(Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a message may not be sent now: a rule id of the catalogue and a plain reason."""
-
-    rule: str
-    reason: str
+Refusal = Finding
+"""Why a message may not be sent now (the name this table used for a finding)."""
 
 
 # Rule ids owned by this table (the rule catalogue documents them under these ids).
@@ -54,7 +50,7 @@ def check_allowed(
     sender: EnergyManagementRole,
     phase: Phase,
     active: ControlType | None,
-) -> Refusal | None:
+) -> Finding | None:
     """None when ``sender`` may send ``message_type`` now, else the refusal.
 
     ``active`` is the active control type (None or NO_SELECTION when none). Profile
@@ -63,18 +59,22 @@ def check_allowed(
     info = MESSAGE_INFO.get(message_type)
     if info is None or sender not in info.senders:
         who = " and ".join(sorted(r.value for r in info.senders)) if info else "nobody"
-        return Refusal("S2-SESSION-001", f"{message_type} is sent by {who}, not by the {sender.value}")
+        return Finding("S2-SESSION-001", "/message_type", f"{message_type} is sent by {who}, not by the {sender.value}")
     if phase is Phase.CLOSED:
         if message_type == "ReceptionStatus":
             return None
-        return Refusal("S2-SESSION-004", f"{message_type} arrived after the session closed")
+        return Finding("S2-SESSION-004", "/message_type", f"{message_type} arrived after the session closed")
     if phase is Phase.HANDSHAKE:
         if message_type in _HANDSHAKE_PHASE:
             return None
-        return Refusal("S2-SESSION-002", f"{message_type} before the handshake completed")
+        return Finding("S2-SESSION-002", "/message_type", f"{message_type} before the handshake completed")
     if message_type in ("Handshake", "HandshakeResponse"):
-        return Refusal("S2-SESSION-005", f"{message_type} after the handshake completed")
+        return Finding("S2-SESSION-005", "/message_type", f"{message_type} after the handshake completed")
     if info.control_type is not None and info.control_type != active:
         now = active.value if active and active is not ControlType.NO_SELECTION else "no control type"
-        return Refusal("S2-SESSION-003", f"{message_type} belongs to {info.control_type.value}, but {now} is active")
+        return Finding(
+            "S2-SESSION-003",
+            "/message_type",
+            f"{message_type} belongs to {info.control_type.value}, but {now} is active",
+        )
     return None

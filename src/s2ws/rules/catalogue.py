@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
+from ..findings import Finding, Severity
 from ..messages.states import PHASE_RULES
 
-__all__ = ["CATALOGUE", "Rule", "RuleFinding", "Severity", "finding"]
-
-Severity = Literal["error", "warning"]
+__all__ = ["CATALOGUE", "Finding", "Rule", "RuleFinding", "Severity", "finding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +40,8 @@ class Rule:
         return self.id.split("-")[1]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleFinding:
-    """One breach of one rule in one message."""
-
-    rule: str
-    severity: Severity
-    pointer: str
-    reason: str
-
-    @property
-    def diagnostic(self) -> str:
-        """The ReceptionStatus ``diagnostic_label``: "<RULE> at <pointer>: <reason>"."""
-        return f"{self.rule} at {self.pointer or '/'}: {self.reason}"
+RuleFinding = Finding
+"""The name the rule layer used for :class:`~s2ws.findings.Finding` (the same class)."""
 
 
 E: Final = "error"
@@ -987,6 +975,6 @@ assert len(CATALOGUE) == len(_RULES), "a rule id is listed twice"
 _SEVERITY: Final = {r.id: r.severity for r in _RULES}
 
 
-def finding(rule: str, pointer: str, reason: str) -> RuleFinding:
+def finding(rule: str, pointer: str, reason: str) -> Finding:
     """A finding with the catalogue's severity for ``rule`` (KeyError for an unknown id)."""
-    return RuleFinding(rule, _SEVERITY[rule], pointer, reason)
+    return Finding(rule, pointer, reason, _SEVERITY[rule])

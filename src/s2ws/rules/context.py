@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from ..errors import InvalidContent
+from ..findings import Finding
 from ..messages import common, ddbc, frbc, ombc, pebc, ppbc
 from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of
 from ..messages.catalogue import MESSAGE_INFO
@@ -34,8 +34,8 @@ from ..messages.enums import (
     ReceptionStatusValues,
 )
 from ..messages.profiles import get_profile, normalize_version
-from ..messages.states import Phase, Refusal, check_allowed
-from .catalogue import OM_RULE_IDS, RuleFinding, finding
+from ..messages.states import Phase, check_allowed
+from .catalogue import OM_RULE_IDS, finding
 from .single import check_message, fmt_num, sequence_duration_ms, single_rules
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ DIRECTIONS: Final = {CEM_TO_RM: CEM, RM_TO_CEM: RM}
 _OK = ReceptionStatusValues.OK
 _PERMANENT_ERROR = ReceptionStatusValues.PERMANENT_ERROR
 
-Out = list[RuleFinding]
+Out = list[Finding]
 _Step = tuple[Callable[[Any, Any, Any], None], Any, Any, Any]
 Undo = list[_Step] | None
 """How to take back what ``apply`` changed: steps ``(function, a, b, c)`` run last first as
@@ -290,7 +290,7 @@ class _Side:
     answered: dict[str, ReceptionStatusValues] = field(default_factory=dict)
     early: dict[str, ReceptionStatusValues] = field(default_factory=dict)
     """Answers that came before their message was applied."""
-    verdicts: dict[type[S2Message], Refusal | None] = field(default_factory=dict)
+    verdicts: dict[type[S2Message], Finding | None] = field(default_factory=dict)
     """The phase table's verdicts in the context's present state (shared; see _phase_verdicts)."""
     answers: _Side | None = None
     """The other direction: whose messages a ReceptionStatus sent this way answers."""
@@ -350,7 +350,7 @@ class SessionContext:
 
     # --- public API ---------------------------------------------------------------------------
 
-    def check(self, message: S2Message, direction: str, now: datetime) -> list[RuleFinding]:
+    def check(self, message: S2Message, direction: str, now: datetime) -> list[Finding]:
         """Every finding for ``message`` sent in ``direction`` at ``now``; changes nothing.
 
         Runs the phase table, the single-message rules and the context rules (not the ``deep``
@@ -366,7 +366,7 @@ class SessionContext:
             refusal = side.verdicts[cls] = check_allowed(plan.name, side.sender, self._phase, self._active)
         out = [] if plan.single is None else plan.single(message)
         if refusal is not None:
-            out.append(finding(refusal.rule, "/message_type", refusal.reason))
+            out.append(refusal)
             return out
         if plan.status:
             self._check_reception_status(message, side, out)  # type: ignore[arg-type]
@@ -1325,7 +1325,7 @@ def _plan(cls: type[S2Message]) -> _Plan:
     return plan
 
 
-_PhaseVerdicts = dict[str, dict[type[S2Message], Refusal | None]]
+_PhaseVerdicts = dict[str, dict[type[S2Message], Finding | None]]
 _PHASE_VERDICTS: dict[tuple[Phase, ControlType | None], _PhaseVerdicts] = {}
 
 
@@ -1423,4 +1423,4 @@ def ensure_valid_outgoing(
         findings = context.check(message, direction or _outgoing_direction(message, context), now)
     for item in findings:
         if item.severity == "error":
-            raise InvalidContent(item.rule, item.pointer, item.reason)
+            raise item.error()

@@ -22,7 +22,7 @@ from ..messages.base import message_type_of
 from ..messages.common import ReceptionStatus
 from ..messages.enums import ReceptionStatusValues
 from ..messages.profiles import PROFILES, normalize_version
-from .catalogue import CATALOGUE, RuleFinding, Severity, finding
+from .catalogue import CATALOGUE, Finding, Severity, finding
 from .context import SessionContext
 from .frames import judge_frame
 from .single import check_deep
@@ -165,7 +165,7 @@ class Replay:
         context.apply(message, direction, record.t)
         return self._tie(record, name, message_id, findings)
 
-    def _judge_answer(self, state: _Session, status: ReceptionStatus, direction: str) -> list[RuleFinding]:
+    def _judge_answer(self, state: _Session, status: ReceptionStatus, direction: str) -> list[Finding]:
         key = (_OPPOSITE[direction], status.subject_message_id)
         expected = state.expected.pop(key, None)
         if expected is None and status.status is RS.INVALID_DATA:
@@ -216,9 +216,7 @@ class Replay:
         return sorted(out, key=lambda f: f.line)
 
     @staticmethod
-    def _tie(
-        record: Record, name: str | None, message_id: str | None, findings: list[RuleFinding]
-    ) -> list[ReplayFinding]:
+    def _tie(record: Record, name: str | None, message_id: str | None, findings: list[Finding]) -> list[ReplayFinding]:
         return [
             ReplayFinding(
                 record.line,

@@ -25,7 +25,7 @@ from ..messages.enums import (
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
-from .catalogue import OM_RULE_IDS, RuleFinding, finding
+from .catalogue import OM_RULE_IDS, Finding, finding
 
 __all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms", "single_rules"]
 
@@ -43,7 +43,7 @@ CQ_COMMODITY: Final[dict[CommodityQuantity, Commodity | None]] = {
 }
 """Which commodity a quantity measures; the standard implies it by the quantity names."""
 
-Out = list[RuleFinding]
+Out = list[Finding]
 
 _OMBC = OM_RULE_IDS["OMBC"]
 _FRBC = OM_RULE_IDS["FRBC"]
@@ -732,12 +732,12 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
 }
 
 
-def single_rules(cls: type[S2Message]) -> Callable[[Any], list[RuleFinding]] | None:
+def single_rules(cls: type[S2Message]) -> Callable[[Any], list[Finding]] | None:
     """What :func:`check_message` runs for messages of ``cls`` (None: no single-message rule)."""
     return _CHECKS.get(cls)
 
 
-def check_message(message: S2Message) -> list[RuleFinding]:
+def check_message(message: S2Message) -> list[Finding]:
     """Findings of the context-free rules for one decoded message (empty when it passes).
 
     Fast enough to run after every decode; the ``deep`` rules are in :func:`check_deep`.
@@ -855,7 +855,7 @@ _DEEP: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
 }
 
 
-def check_deep(message: S2Message) -> list[RuleFinding]:
+def check_deep(message: S2Message) -> list[Finding]:
     """Findings of the ``deep`` rules (``Rule.deep``), which ``check_message`` leaves out."""
     check = _DEEP.get(type(message))
     return [] if check is None else check(message)

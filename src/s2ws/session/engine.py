@@ -64,6 +64,7 @@ from ..errors import (
     StatusError,
     TemporaryError,
 )
+from ..findings import Finding
 from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of, new_id
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.common import (
@@ -106,8 +107,8 @@ from .events import (
     UnsolicitedReceptionStatus,
 )
 from .ledger import Entry, Ledger, Lookup, Waiting
-from .policy import NIL_ID, Checker, Finding, RetryPolicy, direction_of
-from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, Problem, object_id_of
+from .policy import NIL_ID, Checker, RetryPolicy, direction_of
+from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, object_id_of
 
 __all__ = ["Handler", "Session"]
 
@@ -278,9 +279,9 @@ class Session:
             )
         refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
         if refusal is not None:
-            raise InvalidContent(refusal.rule, "/message_type", refusal.reason)
+            raise refusal.error()
         for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
-            raise InvalidContent(problem.rule, problem.pointer, problem.reason)
+            raise problem.error()
         warnings: tuple[str, ...] = ()
         if self.checker is not None:
             errors, warnings = _split(self.checker.check(message, self._out_dir, now))
@@ -386,14 +387,14 @@ class Session:
         mtype = message_type_of(type(message))
         refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
         if refusal is not None:
-            self._reject(InvalidContent(refusal.rule, "/message_type", refusal.reason), raw, subject, message, now)
+            self._reject(refusal.error(), raw, subject, message, now)
             return
         decisive = self._decides_handshake(message)
         error: StatusError | None = self._judge_handshake(message) if decisive else None
         problems = self._judge(message, self.peer_role)
-        engine_warnings = tuple(_label(p) for p in problems if not p.error)
+        engine_warnings = tuple(p.diagnostic for p in problems if not p.is_error)
         if error is None:
-            error = next((InvalidContent(p.rule, p.pointer, p.reason) for p in problems if p.error), None)
+            error = next((p.error() for p in problems if p.is_error), None)
         warnings: tuple[str, ...] = ()
         if error is None:
             error, warnings = self._check_incoming(message, now)
@@ -563,7 +564,7 @@ class Session:
 
     # --- shared by both directions -------------------------------------------------------------
 
-    def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Problem]:
+    def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Finding]:
         """The engine's own cross-message rules (catalogue ids; see policy.CATALOGUE_RULES_USED)."""
         if isinstance(message, SelectControlType):
             wanted = message.control_type
@@ -572,12 +573,12 @@ class Session:
             details = self.details if self.role is RM else self.peer_details
             if details is None:
                 return [
-                    Problem("S2-SESSION-007", "/control_type", "no ResourceManagerDetails yet: nothing was offered")
+                    Finding("S2-SESSION-007", "/control_type", "no ResourceManagerDetails yet: nothing was offered")
                 ]
             if wanted not in details.available_control_types:
                 offered = ", ".join(ct.value for ct in details.available_control_types)
                 reason = f"{wanted.value} was not offered (offered: {offered})"
-                return [Problem("S2-SESSION-007", "/control_type", reason)]
+                return [Finding("S2-SESSION-007", "/control_type", reason)]
             return []
         if isinstance(message, InstructionStatusUpdate):
             problem = self._instructions.check(message.instruction_id, message.status_type)
@@ -586,17 +587,17 @@ class Session:
             kind, ident = message.object_type.value, message.object_id
             if sender not in MESSAGE_INFO[kind].senders:
                 reason = f"the {sender.value} cannot revoke a {kind}: only its sender may"
-                return [Problem("S2-REVOKE-001", "/object_type", reason)]
+                return [Finding("S2-REVOKE-001", "/object_type", reason)]
             state = (self._ours if sender is self.role else self._theirs).state(kind, ident)
             if state is None:
-                return [Problem("S2-REVOKE-002", "/object_id", f"no {kind} with id {ident!r} was sent in this session")]
+                return [Finding("S2-REVOKE-002", "/object_id", f"no {kind} with id {ident!r} was sent in this session")]
             if state is False:
-                return [Problem("S2-REVOKE-003", "/object_id", f"{kind} {ident!r} was revoked already")]
+                return [Finding("S2-REVOKE-003", "/object_id", f"{kind} {ident!r} was revoked already")]
             if kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident):
                 reason = (
                     f"instruction {ident!r} already finished ({self._instructions.get(ident)}); revoking has no effect"
                 )
-                return [Problem("S2-REVOKE-004", "/object_id", reason, error=False)]
+                return [Finding("S2-REVOKE-004", "/object_id", reason, "warning")]
         return []
 
     def _after_sent(self, message: S2Message, now: datetime) -> None:
@@ -726,10 +727,6 @@ _SESSION_MESSAGES = (Handshake, HandshakeResponse, SessionRequest)
 """Owned by the engine: the application handler is not consulted about them."""
 
 
-def _label(problem: Problem) -> str:
-    return f"{problem.rule} at {problem.pointer or '/'}: {problem.reason}"
-
-
 def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]:
     if not findings:  # the common case: spare the two comprehensions
         return [], ()
@@ -740,7 +737,4 @@ def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]
 
 def _violation(errors: Sequence[Finding]) -> RuleViolation:
     first = errors[0]
-    rule = str(getattr(first, "rule", "") or first.diagnostic.split(" ", 1)[0])
-    pointer = str(getattr(first, "pointer", "") or "")
-    reason = str(getattr(first, "reason", "") or first.diagnostic)
-    return RuleViolation(rule, pointer, reason, diagnostics=tuple(f.diagnostic for f in errors))
+    return RuleViolation(first.rule, first.pointer, first.reason, diagnostics=tuple(f.diagnostic for f in errors))

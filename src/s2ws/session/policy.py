@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
+from ..findings import Finding
 from ..messages.base import S2Message
 from ..messages.enums import EnergyManagementRole
 
@@ -67,17 +68,6 @@ CATALOGUE_RULES_USED: Final = (
     "S2-REVOKE-004",  # revoking a finished instruction has no effect (warning)
 )
 """Catalogue rule ids the engine reports itself (documented in s2ws.rules)."""
-
-
-class Finding(Protocol):
-    """One result of a rule check: ``severity`` is "error" or "warning"; ``diagnostic`` is
-    "<RULE-ID> at <pointer>: <reason>" and becomes the ReceptionStatus label."""
-
-    @property
-    def severity(self) -> str: ...
-
-    @property
-    def diagnostic(self) -> str: ...
 
 
 class Checker(Protocol):

@@ -6,8 +6,9 @@ was evicted is treated as unknown (documented trade-off: memory over perfect rec
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final, NamedTuple
+from typing import Final
 
+from ..findings import Finding
 from ..messages.base import S2Message
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.enums import InstructionStatus
@@ -18,7 +19,6 @@ __all__ = [
     "TERMINAL_STATUSES",
     "InstructionTracker",
     "ObjectRegistry",
-    "Problem",
     "object_id_of",
 ]
 
@@ -33,16 +33,6 @@ TERMINAL_STATUSES: Final = frozenset({S.REJECTED, S.REVOKED, S.SUCCEEDED, S.ABOR
 # STARTED -> SUCCEEDED | ABORTED | REVOKED. Steps may be skipped, so a move is forward when it
 # reaches a later rank; REJECTED answers only a NEW (or not yet reported) instruction.
 _RANK: Final = {S.NEW: 0, S.ACCEPTED: 1, S.STARTED: 2, S.REJECTED: 3, S.REVOKED: 3, S.SUCCEEDED: 3, S.ABORTED: 3}
-
-
-class Problem(NamedTuple):
-    """Why the engine objects to a message. ``error`` False means a warning: received messages
-    pass with a ContentWarning, while ``send`` still refuses to write them."""
-
-    rule: str
-    pointer: str
-    reason: str
-    error: bool = True
 
 
 def object_id_of(message: S2Message) -> str:
@@ -77,20 +67,20 @@ class InstructionTracker:
         if instruction_id not in self._status:
             remember(self._status, instruction_id, None, self._cap)
 
-    def check(self, instruction_id: str, status: InstructionStatus) -> Problem | None:
+    def check(self, instruction_id: str, status: InstructionStatus) -> Finding | None:
         """None when reporting ``status`` for the instruction now is a forward move."""
         if instruction_id not in self._status:
             reason = f"no instruction with id {instruction_id!r} was sent in this session"
-            return Problem("S2-INSTR-001", "/instruction_id", reason)
+            return Finding("S2-INSTR-001", "/instruction_id", reason)
         old = self._status[instruction_id]
         if old is None or (old == status and old not in TERMINAL_STATUSES):
             return None
         if old in TERMINAL_STATUSES:
             reason = f"instruction {instruction_id!r} already ended with {old.value}; nothing may follow"
-            return Problem("S2-INSTR-002", "/status_type", reason)
+            return Finding("S2-INSTR-002", "/status_type", reason)
         if _RANK[status] <= _RANK[old] or (status is S.REJECTED and old is not S.NEW):
             reason = f"instruction {instruction_id!r} cannot move from {old.value} to {status.value}"
-            return Problem("S2-INSTR-003", "/status_type", reason, error=False)
+            return Finding("S2-INSTR-003", "/status_type", reason, "warning")
         return None
 
     def is_finished(self, instruction_id: str) -> bool:
