@@ -71,6 +71,7 @@ from s2ws.messages.enums import (
 from s2ws.messages.states import Phase
 from s2ws.rules import CATALOGUE, SessionContext, ensure_valid_outgoing
 from s2ws.rules.catalogue import OM_RULE_IDS
+from s2ws.session.tracking import InstructionTracker
 
 CT = ControlType
 CEM, RM = EnergyManagementRole.CEM, EnergyManagementRole.RM
@@ -882,3 +883,26 @@ def test_a_misplaced_description_of_another_area_is_not_read() -> None:
     fresh.cem(select(FRBC))
     fresh.send(CEM_TO_RM, ombc_description(), answer=None)
     assert fresh.check(RM_TO_CEM, storage_status(120)) == []
+
+
+@pytest.mark.parametrize("repeated", [IS.NEW, IS.ACCEPTED, IS.STARTED])
+def test_repeating_the_present_status_of_an_open_instruction_breaks_no_rule(repeated: IS) -> None:
+    """The standard defines status_type as the instruction's *present* status and forbids only
+    going back and reporting after the end: the context agrees with the session engine here."""
+    s, iid = _instructed(FRBC, frbc_instruction(), repeated)
+    assert s.check(RM_TO_CEM, status_update(iid, repeated)) == []
+    tracker = InstructionTracker(8)
+    tracker.register(iid)
+    tracker.update(iid, repeated)
+    assert tracker.check(iid, repeated) is None
+
+
+@pytest.mark.parametrize(("old", "new"), [(IS.STARTED, IS.ACCEPTED), (IS.SUCCEEDED, IS.SUCCEEDED), (None, IS.NEW)])
+def test_context_and_engine_judge_every_status_report_alike(old: IS | None, new: IS) -> None:
+    s, iid = _instructed(FRBC, frbc_instruction(), *(() if old is None else (old,)))
+    tracker = InstructionTracker(8)
+    tracker.register(iid)
+    if old is not None:
+        tracker.update(iid, old)
+    engine = tracker.check(iid, new)
+    assert s.check(RM_TO_CEM, status_update(iid, new)) == ([] if engine is None else [engine.rule])

@@ -7,8 +7,8 @@ a control type only supplies the check that decides acceptance. It never reads a
 method takes ``now`` and returns the ``InstructionStatusUpdate`` messages to send, and
 ``next_wakeup`` says when the driver should call :meth:`InstructionScheduler.due` again.
 
-Status moves only forward (S2-INSTR-002/003): NEW → ACCEPTED | REJECTED; ACCEPTED → STARTED |
-REVOKED | ABORTED | SUCCEEDED; STARTED → SUCCEEDED | ABORTED | REVOKED. A forbidden move raises
+Status moves only forward (S2-INSTR-002/003), by the table ``messages.states.INSTRUCTION_NEXT``
+that the session engine and the rule context read too. A forbidden move raises
 :class:`InstructionStateError` rather than sending a status the CEM would flag.
 """
 
@@ -24,6 +24,7 @@ from ..errors import InstructionRefused, InstructionStateError, InvalidContent
 from ..findings import Finding
 from ..messages import InstructionStatus, InstructionStatusUpdate, new_id
 from ..messages.base import S2Message
+from ..messages.states import INSTRUCTION_TERMINAL, InstructionMove, instruction_move
 from ..rules import CATALOGUE, check_message
 
 __all__ = [
@@ -35,12 +36,8 @@ __all__ = [
 ]
 
 _S = InstructionStatus
-TERMINAL: Final = frozenset({_S.REJECTED, _S.REVOKED, _S.SUCCEEDED, _S.ABORTED})
+TERMINAL: Final = INSTRUCTION_TERMINAL
 """Statuses after which nothing more is reported for an instruction."""
-_NEXT: Final = {
-    _S.ACCEPTED: frozenset({_S.STARTED, _S.SUCCEEDED, _S.ABORTED, _S.REVOKED}),
-    _S.STARTED: frozenset({_S.SUCCEEDED, _S.ABORTED, _S.REVOKED}),
-}
 
 
 class InstructionLike(Protocol):
@@ -247,8 +244,7 @@ class InstructionScheduler(Generic[InstructionT]):
         entry = self._entries.get(instruction_id)
         if entry is None:
             raise InstructionStateError(f"no instruction {instruction_id} was accepted here")
-        allowed = _NEXT.get(entry.status, frozenset())
-        if status not in allowed:
+        if instruction_move(entry.status, status) is not InstructionMove.FORWARD:
             raise InstructionStateError(
                 f"instruction {instruction_id} is {entry.status.value}; {status.value} cannot follow"
             )

@@ -34,8 +34,9 @@ from ..messages.enums import (
     ReceptionStatusValues,
 )
 from ..messages.profiles import get_profile, normalize_version
-from ..messages.states import Phase, check_allowed
+from ..messages.states import INSTRUCTION_TERMINAL, Phase, check_allowed
 from .catalogue import OM_RULE_IDS, finding
+from .lifecycle import judge_status_report
 from .single import check_message, fmt_num, sequence_duration_ms, single_rules
 
 if TYPE_CHECKING:
@@ -59,20 +60,8 @@ Undo = list[_Step] | None
 back). Tuples rather than closures: cheap to build for every message, and never a cell."""
 _MISSING: Final[Any] = object()
 
-_TERMINAL: Final = frozenset(
-    {InstructionStatus.REJECTED, InstructionStatus.REVOKED, InstructionStatus.SUCCEEDED, InstructionStatus.ABORTED}
-)
-_FAILED: Final = frozenset({InstructionStatus.REJECTED, InstructionStatus.REVOKED, InstructionStatus.ABORTED})
-_NEXT: Final = {
-    InstructionStatus.NEW: frozenset(InstructionStatus) - {InstructionStatus.NEW},
-    InstructionStatus.ACCEPTED: frozenset(
-        {InstructionStatus.STARTED, InstructionStatus.SUCCEEDED, InstructionStatus.ABORTED, InstructionStatus.REVOKED}
-    ),
-    InstructionStatus.STARTED: frozenset(
-        {InstructionStatus.SUCCEEDED, InstructionStatus.ABORTED, InstructionStatus.REVOKED}
-    ),
-}
-"""Forward moves of an instruction's status; skipping steps is allowed, going back is not."""
+_TERMINAL: Final = INSTRUCTION_TERMINAL
+_FAILED: Final = INSTRUCTION_TERMINAL - {InstructionStatus.SUCCEEDED}
 
 _INSTRUCTIONS: Final = frozenset(
     {
@@ -602,18 +591,14 @@ class SessionContext:
         self, m: common.InstructionStatusUpdate, sender: EnergyManagementRole, now: datetime, out: Out
     ) -> None:
         entry = self._instructions.get(m.instruction_id)
+        problem = judge_status_report(
+            m.instruction_id, entry is not None, None if entry is None else entry.status, m.status_type
+        )
+        if problem is not None:
+            out.append(problem)
         if entry is None:
-            reason = f"{m.instruction_id} is not an instruction the CEM sent in this session"
-            out.append(finding("S2-INSTR-001", "/instruction_id", reason))
             return
         status = m.status_type
-        if entry.status in _TERMINAL:
-            assert entry.status is not None
-            reason = f"{m.instruction_id} already ended with {entry.status.value}; {status.value} cannot follow"
-            out.append(finding("S2-INSTR-002", "/status_type", reason))
-        elif entry.status is not None and status not in _NEXT[entry.status]:
-            reason = f"{status.value} after {entry.status.value} moves {m.instruction_id}'s status backwards"
-            out.append(finding("S2-INSTR-003", "/status_type", reason))
         if entry.status_time is not None and m.timestamp < entry.status_time:
             reason = f"{_iso(m.timestamp)} is before the previous status time {_iso(entry.status_time)}"
             out.append(finding("S2-INSTR-004", "/timestamp", reason))
