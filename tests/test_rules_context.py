@@ -906,3 +906,13 @@ def test_context_and_engine_judge_every_status_report_alike(old: IS | None, new:
         tracker.update(iid, old)
     engine = tracker.check(iid, new)
     assert s.check(RM_TO_CEM, status_update(iid, new)) == ([] if engine is None else [engine.rule])
+
+
+def test_a_selection_before_any_details_breaks_007_as_the_engine_answers_it() -> None:
+    """Nothing was offered before ResourceManagerDetails, so the RM's engine answers the
+    selection INVALID_CONTENT (S2-SESSION-007); replay reads the same rule, not only the
+    ordering warning 008."""
+    s = Session().handshake()
+    assert s.check(CEM_TO_RM, select(FRBC)) == ["S2-SESSION-007", "S2-SESSION-008"]
+    assert s.check(CEM_TO_RM, select(CT.NO_SELECTION)) == []
+    assert CATALOGUE["S2-SESSION-007"].severity == "error"

@@ -26,6 +26,7 @@ from ..messages import InstructionStatus, InstructionStatusUpdate, new_id
 from ..messages.base import S2Message
 from ..messages.states import INSTRUCTION_TERMINAL, InstructionMove, instruction_move
 from ..rules import CATALOGUE, check_message
+from ..rules.session_rules import judge_instruction_id, unknown_object
 
 __all__ = [
     "TERMINAL",
@@ -146,11 +147,9 @@ class InstructionScheduler(Generic[InstructionT]):
         if earlier is not None:
             if earlier.instruction.message_id == instruction.message_id:
                 return Decision(instruction.id, earlier.status, [], earlier.refusal, duplicate=True)
-            raise InvalidContent(
-                "S2-ID-001",
-                "/id",
-                f"instruction id {instruction.id} was already used by message {earlier.instruction.message_id}",
-            )
+            reused = judge_instruction_id(instruction.id, instruction.message_id, earlier.instruction.message_id)
+            assert reused is not None
+            raise reused.error()
         refusal = self._judge(instruction, now)
         self._seq += 1
         if refusal is not None:
@@ -224,8 +223,7 @@ class InstructionScheduler(Generic[InstructionT]):
         """
         entry = self._entries.get(instruction_id)
         if entry is None:
-            reason = f"no instruction {instruction_id} was received in this session"
-            raise InvalidContent("S2-REVOKE-002", "/object_id", reason)
+            raise unknown_object("instruction", instruction_id).error()
         if entry.status in TERMINAL:
             return []
         return self._move(instruction_id, _S.REVOKED, now)

@@ -37,6 +37,13 @@ from ..messages.profiles import get_profile, normalize_version
 from ..messages.states import INSTRUCTION_TERMINAL, Phase, check_allowed
 from .catalogue import OM_RULE_IDS, finding
 from .lifecycle import judge_status_report
+from .session_rules import (
+    judge_handshake_role,
+    judge_instruction_id,
+    judge_revoke,
+    judge_select,
+    judge_selected_version,
+)
 from .single import check_message, fmt_num, sequence_duration_ms, single_rules
 
 if TYPE_CHECKING:
@@ -509,9 +516,8 @@ class SessionContext:
     # --- common messages ----------------------------------------------------------------------
 
     def _c_handshake(self, m: common.Handshake, sender: EnergyManagementRole, now: datetime, out: Out) -> None:
-        if m.role is not sender:
-            reason = f"the {sender.value} sent a Handshake with role {m.role.value}"
-            out.append(finding("S2-HANDSHAKE-003", "/role", reason))
+        if (wrong := judge_handshake_role(m.role, sender)) is not None:
+            out.append(wrong)
 
     def _a_handshake(self, m: common.Handshake, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         versions = None if m.supported_protocol_versions is UNSET else list(m.supported_protocol_versions)
@@ -523,13 +529,8 @@ class SessionContext:
         if RM not in self._versions:
             reason = "the CEM selected a version before it received the RM's Handshake"
             out.append(finding("S2-HANDSHAKE-005", "/selected_protocol_version", reason))
-        chosen = normalize_version(m.selected_protocol_version)
-        for role in (RM, CEM):
-            offered = self._versions.get(role)
-            if offered is not None and chosen not in {normalize_version(v) for v in offered}:
-                reason = f"{m.selected_protocol_version!r} is not among the versions the {role.value} offered {offered}"
-                out.append(finding("S2-HANDSHAKE-004", "/selected_protocol_version", reason))
-                break
+        if (wrong := judge_selected_version(m.selected_protocol_version, self._versions)) is not None:
+            out.append(wrong)
 
     def _a_handshake_response(
         self, m: common.HandshakeResponse, sender: EnergyManagementRole, now: datetime, undo: Undo
@@ -550,15 +551,7 @@ class SessionContext:
         self._set_attr(self, "details", m, undo)
 
     def _c_select(self, m: common.SelectControlType, sender: EnergyManagementRole, now: datetime, out: Out) -> None:
-        if self.details is None:
-            out.append(finding("S2-SESSION-008", "/control_type", "no ResourceManagerDetails was received yet"))
-        elif (
-            m.control_type is not ControlType.NO_SELECTION
-            and m.control_type not in self.details.available_control_types
-        ):
-            offered = ", ".join(t.value for t in self.details.available_control_types)
-            reason = f"{m.control_type.value} is not among the control types the RM offered ({offered})"
-            out.append(finding("S2-SESSION-007", "/control_type", reason))
+        out.extend(judge_select(m.control_type, self.details))
 
     def _a_select(self, m: common.SelectControlType, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         active = None if m.control_type is ControlType.NO_SELECTION else m.control_type
@@ -633,23 +626,11 @@ class SessionContext:
 
     def _c_revoke(self, m: common.RevokeObject, sender: EnergyManagementRole, now: datetime, out: Out) -> None:
         object_type = m.object_type.value
-        owner = CEM if object_type in _INSTRUCTIONS else RM
-        if sender is not owner:
-            reason = f"only the {owner.value} revokes a {object_type}, which it sends"
-            out.append(finding("S2-REVOKE-001", "/object_type", reason))
-            return
         record = self._revocable(object_type, m.object_id)
-        if record is None:
-            what = " (for a system description, object_id is its message_id)" if object_type in _DESCRIPTIONS else ""
-            reason = f"no {object_type} {m.object_id} was sent in this session{what}"
-            out.append(finding("S2-REVOKE-002", "/object_id", reason))
-            return
-        if record.revoked:
-            out.append(finding("S2-REVOKE-003", "/object_id", f"{object_type} {m.object_id} was already revoked"))
-        elif isinstance(record, _Instruction) and record.status in _TERMINAL:
-            assert record.status is not None
-            reason = f"instruction {m.object_id} already ended with {record.status.value}"
-            out.append(finding("S2-REVOKE-004", "/object_id", reason))
+        published = None if record is None else not record.revoked
+        ended = record.status if isinstance(record, _Instruction) and record.status in _TERMINAL else None
+        if (wrong := judge_revoke(sender, object_type, m.object_id, published, ended)) is not None:
+            out.append(wrong)
 
     def _a_revoke(self, m: common.RevokeObject, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         record = self._revocable(m.object_type.value, m.object_id)
@@ -666,9 +647,10 @@ class SessionContext:
 
     def _check_instruction_id(self, m: Any, out: Out) -> None:
         entry = self._instructions.get(m.id)
-        if entry is not None and entry.message_id != m.message_id:
-            reason = f"instruction id {m.id} was already used by message {entry.message_id}"
-            out.append(finding("S2-ID-001", "/id", reason))
+        if (
+            reused := judge_instruction_id(m.id, m.message_id, None if entry is None else entry.message_id)
+        ) is not None:
+            out.append(reused)
 
     def _record_instruction(self, m: Any, now: datetime, undo: Undo) -> _Instruction:
         entry = _Instruction(m, m.message_id, _type_name(m), max(m.execution_time, now))

@@ -20,12 +20,12 @@ from ..messages.enums import (
     Commodity,
     CommodityQuantity,
     ControlType,
-    EnergyManagementRole,
     PEBCPowerEnvelopeLimitType,
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
 from .catalogue import OM_RULE_IDS, Finding, finding
+from .session_rules import judge_rm_versions
 
 __all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms", "single_rules"]
 
@@ -159,9 +159,8 @@ def _handshake(m: common.Handshake) -> Out:
     out: Out = []
     versions = m.supported_protocol_versions
     if versions is UNSET:
-        if m.role is EnergyManagementRole.RM:
-            reason = "an RM's Handshake must list the protocol versions it supports"
-            out.append(finding("S2-HANDSHAKE-001", "/supported_protocol_versions", reason))
+        if (missing := judge_rm_versions(m)) is not None:
+            out.append(missing)
     elif len(versions) > 1 and (index := _first_dup(versions)) >= 0:
         reason = f"{versions[index]!r} is listed twice"
         out.append(finding("S2-HANDSHAKE-002", f"/supported_protocol_versions/{index}", reason))

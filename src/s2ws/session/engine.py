@@ -86,6 +86,13 @@ from ..messages.enums import (
 )
 from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version
 from ..messages.states import Phase, check_allowed
+from ..rules.session_rules import (
+    judge_handshake_role,
+    judge_revoke,
+    judge_rm_versions,
+    judge_select,
+    judge_selected_version,
+)
 from .events import (
     AckTimeout,
     CallbackFailed,
@@ -418,21 +425,15 @@ class Session:
     def _judge_handshake(self, message: S2Message) -> InvalidContent | None:
         """Role and version checks; a failure here ends the session (see ``_decides_handshake``)."""
         if isinstance(message, HandshakeResponse):  # we are the RM (the phase table saw to it)
-            if normalize_version(message.selected_protocol_version) in self.versions:
-                return None
-            reason = (
-                f"the CEM selected protocol version {message.selected_protocol_version!r}, "
-                f"but this RM supports only {list(self.versions)}"
-            )
-            return InvalidContent("S2-HANDSHAKE-004", "/selected_protocol_version", reason)
+            lists = {RM: self.versions, CEM: self.peer_versions}
+            wrong = judge_selected_version(message.selected_protocol_version, lists)
+            return None if wrong is None else wrong.error()
         assert isinstance(message, Handshake)
-        if message.role is not self.peer_role:
-            reason = f"the peer says it is a {message.role.value}, like us: a session needs one CEM and one RM"
-            return InvalidContent("S2-HANDSHAKE-003", "/role", reason)
+        wrong = judge_handshake_role(message.role, self.peer_role) or judge_rm_versions(message)
+        if wrong is not None:
+            return wrong.error()
         offered = message.supported_protocol_versions
-        if offered is UNSET:
-            reason = "the RM must list the protocol versions it supports"
-            return InvalidContent("S2-HANDSHAKE-001", "/supported_protocol_versions", reason)
+        assert offered is not UNSET  # judge_rm_versions: the peer is an RM and lists them
         if self._negotiate(offered) is None:
             reason = f"no common protocol version: the RM supports {offered}, this CEM {list(self.versions)}"
             return InvalidContent("S2-SESSION-103", "/supported_protocol_versions", reason)
@@ -567,37 +568,17 @@ class Session:
     def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Finding]:
         """The engine's own cross-message rules (catalogue ids; see policy.CATALOGUE_RULES_USED)."""
         if isinstance(message, SelectControlType):
-            wanted = message.control_type
-            if wanted is ControlType.NO_SELECTION:
-                return []
-            details = self.details if self.role is RM else self.peer_details
-            if details is None:
-                return [
-                    Finding("S2-SESSION-007", "/control_type", "no ResourceManagerDetails yet: nothing was offered")
-                ]
-            if wanted not in details.available_control_types:
-                offered = ", ".join(ct.value for ct in details.available_control_types)
-                reason = f"{wanted.value} was not offered (offered: {offered})"
-                return [Finding("S2-SESSION-007", "/control_type", reason)]
-            return []
+            return judge_select(message.control_type, self.details if self.role is RM else self.peer_details)
         if isinstance(message, InstructionStatusUpdate):
             problem = self._instructions.check(message.instruction_id, message.status_type)
             return [] if problem is None else [problem]
         if isinstance(message, RevokeObject):
             kind, ident = message.object_type.value, message.object_id
-            if sender not in MESSAGE_INFO[kind].senders:
-                reason = f"the {sender.value} cannot revoke a {kind}: only its sender may"
-                return [Finding("S2-REVOKE-001", "/object_type", reason)]
-            state = (self._ours if sender is self.role else self._theirs).state(kind, ident)
-            if state is None:
-                return [Finding("S2-REVOKE-002", "/object_id", f"no {kind} with id {ident!r} was sent in this session")]
-            if state is False:
-                return [Finding("S2-REVOKE-003", "/object_id", f"{kind} {ident!r} was revoked already")]
-            if kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident):
-                reason = (
-                    f"instruction {ident!r} already finished ({self._instructions.get(ident)}); revoking has no effect"
-                )
-                return [Finding("S2-REVOKE-004", "/object_id", reason, "warning")]
+            published = (self._ours if sender is self.role else self._theirs).state(kind, ident)
+            finished = kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident)
+            ended = self._instructions.get(ident) if finished else None
+            wrong = judge_revoke(sender, kind, ident, published, ended)
+            return [] if wrong is None else [wrong]
         return []
 
     def _after_sent(self, message: S2Message, now: datetime) -> None:
