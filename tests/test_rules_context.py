@@ -57,6 +57,7 @@ from rule_fixtures import (
     target_profile,
     usage_forecast,
 )
+from s2ws.control import PEBCView
 from s2ws.errors import InvalidContent
 from s2ws.messages import ppbc
 from s2ws.messages.base import UNSET, S2Message
@@ -916,3 +917,18 @@ def test_a_selection_before_any_details_breaks_007_as_the_engine_answers_it() ->
     assert s.check(CEM_TO_RM, select(FRBC)) == ["S2-SESSION-007", "S2-SESSION-008"]
     assert s.check(CEM_TO_RM, select(CT.NO_SELECTION)) == []
     assert CATALOGUE["S2-SESSION-007"].severity == "error"
+
+
+def test_an_instruction_on_superseded_constraints_breaks_pebc_011_as_the_view_says() -> None:
+    """From its valid_from a newer PowerConstraints supersedes the older ones (protocol §3.6): an
+    envelope that starts later on the old ones is refused under S2-PEBC-011 by the context, as
+    by the CEM's view and the RM's device (one rule function, rules.pebc_rules)."""
+    s = ready(PEBC)
+    s.rm(power_constraints("pc2", valid_from=at(30)))
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(20))) == []
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(60))) == ["S2-PEBC-011"]
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(60), power_constraints_id="pc2")) == []
+    view = PEBCView()
+    for message in (power_constraints("pc1"), power_constraints("pc2", valid_from=at(30))):
+        view.apply(message, T0)
+    assert [f.rule for f in view.check(pebc_instruction(execution_time=at(60)), T0)] == ["S2-PEBC-011"]

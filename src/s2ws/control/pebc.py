@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, NamedTuple, TypeVar
 
-from ..errors import InstructionRefused
 from ..findings import Finding
 from ..messages import (
     CommodityQuantity,
@@ -47,8 +46,20 @@ from ..messages import (
 )
 from ..messages.base import UNSET, S2Message
 from ..rules import check_message
-from ..rules.single import fmt_num
-from .quantities import unit_of
+from ..rules.pebc_rules import (
+    Interval,
+    allowed_intervals,
+    amount_of,
+    amount_unit,
+    constraints_in_force,
+    energy_problem,
+    judge_constraints_reference,
+    judge_envelope,
+    judge_pebc_instruction,
+    missing_limit_kind,
+    no_lower_limit_below,
+    no_room_for,
+)
 from .scheduler import Decision, InstructionScheduler
 
 __all__ = [
@@ -67,8 +78,6 @@ LOWER: Final = PEBCPowerEnvelopeLimitType.LOWER_LIMIT
 _MS: Final = timedelta(milliseconds=1)
 _MAX_REVOKED: Final = 256
 
-Interval = tuple[float, float]
-"""A closed interval [start, end] of allowed limit values."""
 _T = TypeVar("_T")
 
 
@@ -82,49 +91,6 @@ def _iso(moment: datetime) -> str:
 def _ms(duration: timedelta) -> int:
     """A timedelta as whole milliseconds, the only durations S2 can carry."""
     return round(duration / _MS)
-
-
-_AMOUNTS: Final[dict[str, tuple[str, float]]] = {
-    "W": ("Wh", 3600.0),
-    "l/s": ("l", 1.0),
-    "g/s": ("g", 1.0),
-    "l/h": ("l", 3600.0),
-}
-
-
-def amount_unit(quantity: CommodityQuantity) -> str:
-    """The unit of ``quantity`` integrated over time: Wh for power, l or g for flow rates.
-
-    A temperature has no amount; its "integral" is reported in °C·s so nothing pretends otherwise.
-    """
-    unit = unit_of(quantity)
-    return _AMOUNTS[unit][0] if unit in _AMOUNTS else f"{unit}·s"
-
-
-def amount_of(quantity: CommodityQuantity, value_seconds: float) -> float:
-    """Convert ``value × seconds`` of ``quantity`` into :func:`amount_unit` (W·s → Wh, l/h·s → l)."""
-    unit = unit_of(quantity)
-    return value_seconds / _AMOUNTS[unit][1] if unit in _AMOUNTS else value_seconds
-
-
-def _show_amount(quantity: CommodityQuantity, value_seconds: float) -> str:
-    return f"{fmt_num(round(amount_of(quantity, value_seconds), 3))} {amount_unit(quantity)}"
-
-
-def _merge(bounds: Iterable[Interval]) -> tuple[Interval, ...]:
-    """The union of closed intervals as sorted, disjoint intervals (touching ones join)."""
-    out: list[Interval] = []
-    for start, end in sorted(bounds):
-        if out and start <= out[-1][1]:
-            if end > out[-1][1]:
-                out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return tuple(out)
-
-
-def _show_ranges(intervals: Sequence[Interval]) -> str:
-    return ", ".join(f"[{fmt_num(a)}, {fmt_num(b)}]" for a, b in intervals) or "(none)"
 
 
 def limit_ranges(
@@ -325,12 +291,7 @@ class PEBCView:
     def constraints_at(self, at: datetime) -> PEBCPowerConstraints | None:
         """The PowerConstraints in force at ``at``: of those valid then, the one with the latest
         valid_from (the later-received one on a tie)."""
-        best: PEBCPowerConstraints | None = None
-        for c in self._constraints.values():  # insertion order = order of arrival
-            valid = c.valid_from <= at and (c.valid_until is UNSET or at < c.valid_until)
-            if valid and (best is None or c.valid_from >= best.valid_from):
-                best = c
-        return best
+        return constraints_in_force(self._constraints.values(), at)  # insertion order = order of arrival
 
     def get_constraints(self, constraints_id: str) -> PEBCPowerConstraints | None:
         return self._constraints.get(constraints_id)
@@ -354,27 +315,14 @@ class PEBCView:
     def check(self, instruction: PEBCInstruction, now: datetime) -> list[Finding]:
         """Every reason the RM may refuse ``instruction`` if it arrived at ``now`` (empty: none).
 
-        Runs the single-message rules, then: the constraints it names exist and are the ones in
-        force when it takes effect (S2-PEBC-010/011); each envelope's quantity has ranges
-        (012); every limit lies in an allowed range (013/014), abnormal-only ranges only with
-        ``abnormal_condition`` (015); no envelope outlives its constraints (017, a refusal here:
-        after ``valid_until`` the RM has promised nothing); energy constraints keep their room (016).
+        The single-message rules, then the PEBC rules of ``rules.pebc_rules`` against what this
+        view holds: the constraints it names exist and are the ones in force when it takes effect
+        (S2-PEBC-010/011), each envelope's quantity has ranges (012), every limit lies in an
+        allowed range (013/014), abnormal-only ranges only with ``abnormal_condition`` (015), no
+        envelope outlives its constraints (017), energy constraints keep their room (016).
         """
         out = [f for f in check_message(instruction) if f.is_error]
-        constraints = self._referenced(instruction.power_constraints_id, instruction.execution_time, now, out)
-        if constraints is None:
-            return out
-        for index, envelope in enumerate(instruction.power_envelopes):
-            out.extend(
-                self._check_envelope(
-                    constraints,
-                    envelope.commodity_quantity,
-                    envelope.power_envelope_elements,
-                    instruction.execution_time,
-                    instruction.abnormal_condition,
-                    f"/power_envelopes/{index}",
-                )
-            )
+        out.extend(judge_pebc_instruction(instruction, now, self._constraints, self._revoked, self._energy.values()))
         return out
 
     def check_envelope(
@@ -389,96 +337,17 @@ class PEBCView:
     ) -> list[Finding]:
         """Every reason an envelope of ``quantity`` starting at ``execution_time`` would be
         refused; the constraints are those in force then unless ``constraints_id`` names others."""
-        out: list[Finding] = []
-        constraints = self._resolve(constraints_id, execution_time, now, out)
+        constraints, problem = self._resolve(constraints_id, execution_time, now)
         if constraints is None:
-            return out
+            return [] if problem is None else [problem]
         elements = [_element(s) for s in steps]
-        return self._check_envelope(constraints, quantity, elements, execution_time, abnormal, "")
+        return judge_envelope(constraints, quantity, elements, execution_time, abnormal, self._energy.values())
 
     def _resolve(
-        self, constraints_id: str | None, execution_time: datetime, now: datetime, out: list[Finding]
-    ) -> PEBCPowerConstraints | None:
-        if constraints_id is not None:
-            return self._referenced(constraints_id, execution_time, now, out)
+        self, constraints_id: str | None, execution_time: datetime, now: datetime
+    ) -> tuple[PEBCPowerConstraints | None, Finding | None]:
         start = max(execution_time, now)
-        constraints = self.constraints_at(start)
-        if constraints is None:
-            out.append(Finding("S2-PEBC-011", "", f"no PowerConstraints are in force at {_iso(start)}"))
-        return constraints
-
-    def _referenced(
-        self, constraints_id: str, execution_time: datetime, now: datetime, out: list[Finding]
-    ) -> PEBCPowerConstraints | None:
-        pointer = "/power_constraints_id"
-        constraints = self._constraints.get(constraints_id)
-        if constraints is None:
-            why = "were revoked" if constraints_id in self._revoked else "are not known"
-            out.append(Finding("S2-PEBC-010", pointer, f"PowerConstraints {constraints_id} {why}"))
-            return None
-        start = max(execution_time, now)
-        until = constraints.valid_until
-        if constraints.valid_from > start or (until is not UNSET and start >= until):
-            window = f"[{_iso(constraints.valid_from)}, {_iso(until) if until is not UNSET else 'open'})"
-            reason = f"the envelope starts at {_iso(start)}, outside the validity {window} of {constraints_id}"
-            out.append(Finding("S2-PEBC-011", "/execution_time", reason))
-            return None
-        in_force = self.constraints_at(start)
-        if in_force is not None and in_force.id != constraints_id:
-            reason = (
-                f"PowerConstraints {constraints_id} are superseded by {in_force.id} "
-                f"from {_iso(in_force.valid_from)}, before the envelope starts at {_iso(start)}"
-            )
-            out.append(Finding("S2-PEBC-011", pointer, reason))
-            return None
-        return constraints
-
-    def _check_envelope(
-        self,
-        constraints: PEBCPowerConstraints,
-        quantity: CommodityQuantity,
-        elements: Sequence[PEBCPowerEnvelopeElement],
-        begin: datetime,
-        abnormal: bool,
-        base: str,
-    ) -> list[Finding]:
-        out: list[Finding] = []
-        everything = _allowed(constraints, quantity, True)
-        if not everything.upper and not everything.lower:
-            reason = f"PowerConstraints {constraints.id} allow no limits for {quantity.value}"
-            out.append(Finding("S2-PEBC-012", base + "/commodity_quantity", reason))
-            return out
-        normal = _allowed(constraints, quantity, abnormal)
-        unit = unit_of(quantity)
-        for kind, attr, rule in (("upper", "upper_limit", "S2-PEBC-013"), ("lower", "lower_limit", "S2-PEBC-014")):
-            allowed = normal.upper if kind == "upper" else normal.lower
-            extended = everything.upper if kind == "upper" else everything.lower
-            for j, element in enumerate(elements):
-                value: float = getattr(element, attr)
-                if any(a <= value <= b for a, b in allowed):
-                    continue
-                pointer = f"{base}/power_envelope_elements/{j}/{attr}"
-                shown = f"{kind} limit {fmt_num(value)} {unit}"
-                if any(a <= value <= b for a, b in extended):
-                    reason = f"{shown} is allowed for {quantity.value} only under an abnormal condition"
-                    out.append(Finding("S2-PEBC-015", pointer, reason))
-                else:
-                    reason = (
-                        f"{shown} is outside the allowed {kind} ranges {_show_ranges(allowed)} for {quantity.value}"
-                    )
-                    out.append(Finding(rule, pointer, reason))
-                break
-        end = begin + sum((e.duration for e in elements), 0) * _MS
-        until = constraints.valid_until
-        if until is not UNSET and end > until:
-            reason = f"the envelope runs until {_iso(end)}, past valid_until {_iso(until)} of {constraints.id}"
-            out.append(Finding("S2-PEBC-017", base + "/power_envelope_elements", reason))
-        for energy in self.energy_constraints(quantity):
-            if begin <= energy.valid_from and end >= energy.valid_until:
-                problem = _energy_problem(elements, begin, energy)
-                if problem is not None:
-                    out.append(Finding("S2-PEBC-016", base or "/", problem))
-        return out
+        return judge_constraints_reference(constraints_id, self._constraints, self._revoked, start)
 
     # --- building ------------------------------------------------------------------------------
 
@@ -500,12 +369,12 @@ class PEBCView:
         instruction that leaves here breaks no rule of the standard. With ``record`` the view
         follows its status updates (:meth:`instruction_status`).
         """
-        problems: list[Finding] = []
-        constraints = self._resolve(constraints_id, execution_time, now, problems)
-        if constraints is None:
-            raise problems[0].refusal()
         if not envelopes:
-            raise InstructionRefused("S2-SCHEMA-001", "", "an instruction needs at least one envelope")
+            raise ValueError("an instruction needs at least one envelope")
+        constraints, problem = self._resolve(constraints_id, execution_time, now)
+        if constraints is None:
+            assert problem is not None
+            raise problem.refusal()
         instruction = PEBCInstruction(
             message_id=new_id(),
             id=instruction_id or new_id(),
@@ -547,29 +416,22 @@ class PEBCView:
         leave the energy the device needs. Raises :class:`InstructionRefused` when no valid
         envelope exists (no constraints, unknown quantity, past ``valid_until``, no room).
         """
-        problems: list[Finding] = []
-        constraints = self._resolve(None, execution_time, now, problems)
+        total = _ms(duration)
+        if total <= 0:
+            raise ValueError("the envelope must last at least 1 ms")
+        constraints, problem = self._resolve(None, execution_time, now)
         if constraints is None:
-            raise problems[0].refusal()
+            assert problem is not None
+            raise problem.refusal()
         allowed = _allowed(constraints, quantity, abnormal)
-        if not allowed.upper or not allowed.lower:
-            kind = "upper" if not allowed.upper else "lower"
-            reason = f"PowerConstraints {constraints.id} allow no {kind} limit for {quantity.value}"
-            raise InstructionRefused("S2-PEBC-012", "", reason)
+        missing = missing_limit_kind(constraints, quantity, allowed.upper, allowed.lower)
+        if missing is not None:
+            raise missing.refusal()
         hi = allowed.upper[-1][1] if upper is None else allowed.tightest_upper(upper)
         lo = allowed.lower[0][0] if lower is None else allowed.tightest_lower(lower)
         assert hi is not None and lo is not None
         if lo > hi:
-            lo = _require(
-                _at_most(allowed.lower, hi),
-                quantity,
-                "lower",
-                f"at or below the upper limit {fmt_num(hi)}",
-                "S2-PEBC-014",
-            )
-        total = _ms(duration)
-        if total <= 0:
-            raise InstructionRefused("S2-COMMON-002", "", "the envelope must last at least 1 ms")
+            lo = _require(_at_most(allowed.lower, hi), no_lower_limit_below(quantity, hi))
         # Segments in milliseconds from execution_time: [start, end, lower, upper].
         segments: list[list[float]] = [[0, total, lo, hi]]
         end = execution_time + total * _MS
@@ -581,26 +443,14 @@ class PEBCView:
             segments = _split(_split(segments, first), last)
             inside = [s for s in segments if first <= s[0] and s[1] <= last]
             elements = _segments_to_elements(segments)
-            if _energy_problem(elements, execution_time, energy) is None:
+            if energy_problem(elements, execution_time, energy) is None:
                 continue
             if energy.upper_average_power > 0:
-                level = _require(
-                    _at_least(allowed.upper, energy.upper_average_power),
-                    quantity,
-                    "upper",
-                    f"of {fmt_num(energy.upper_average_power)} or more, which energy constraint {energy.id} needs",
-                    "S2-PEBC-016",
-                )
+                level = _require(_at_least(allowed.upper, energy.upper_average_power), no_room_for(energy, "upper"))
                 for s in inside:
                     s[3] = max(s[3], level)
             if energy.lower_average_power < 0:
-                level = _require(
-                    _at_most(allowed.lower, energy.lower_average_power),
-                    quantity,
-                    "lower",
-                    f"of {fmt_num(energy.lower_average_power)} or less, which energy constraint {energy.id} needs",
-                    "S2-PEBC-016",
-                )
+                level = _require(_at_most(allowed.lower, energy.lower_average_power), no_room_for(energy, "lower"))
                 for s in inside:
                     s[2] = min(s[2], level)
         steps = [EnvelopeStep(e.duration * _MS, e.lower_limit, e.upper_limit) for e in _segments_to_elements(segments)]
@@ -632,19 +482,13 @@ class PEBCView:
 
 
 def _allowed(constraints: PEBCPowerConstraints, quantity: CommodityQuantity, abnormal: bool) -> AllowedLimits:
-    upper: list[Interval] = []
-    lower: list[Interval] = []
-    for r in constraints.allowed_limit_ranges:
-        if r.commodity_quantity is not quantity or (r.abnormal_condition_only and not abnormal):
-            continue
-        bounds = (r.range_boundary.start_of_range, r.range_boundary.end_of_range)
-        (upper if r.limit_type is UPPER else lower).append(bounds)
-    return AllowedLimits(quantity, constraints.id, _merge(upper), _merge(lower))
+    upper, lower = allowed_intervals(constraints, quantity, abnormal)
+    return AllowedLimits(quantity, constraints.id, upper, lower)
 
 
-def _require(value: float | None, quantity: CommodityQuantity, kind: str, wanted: str, rule: str) -> float:
+def _require(value: float | None, refusal: Finding) -> float:
     if value is None:
-        raise InstructionRefused(rule, "", f"no allowed {kind} limit for {quantity.value} is {wanted}")
+        raise refusal.refusal()
     return value
 
 
@@ -668,40 +512,6 @@ def _segments_to_elements(segments: Sequence[Sequence[float]]) -> list[PEBCPower
             duration += last.duration
         out.append(PEBCPowerEnvelopeElement(duration=duration, upper_limit=hi, lower_limit=lo))
     return out
-
-
-def _energy_problem(
-    elements: Sequence[PEBCPowerEnvelopeElement], begin: datetime, energy: PEBCEnergyConstraint
-) -> str | None:
-    """Why an envelope covering the window of ``energy`` leaves the device too little room."""
-    window = (energy.valid_until - energy.valid_from).total_seconds()
-    upper = lower = 0.0
-    t0 = begin
-    for element in elements:
-        t1 = t0 + element.duration * _MS
-        overlap = (min(t1, energy.valid_until) - max(t0, energy.valid_from)).total_seconds()
-        if overlap > 0:
-            upper += element.upper_limit * overlap
-            lower += element.lower_limit * overlap
-        t0 = t1
-    need_upper = energy.upper_average_power * window
-    need_lower = energy.lower_average_power * window
-    slack = 1e-9 * max(1.0, abs(need_upper), abs(need_lower))
-    cq = energy.commodity_quantity
-    span = f"between {_iso(energy.valid_from)} and {_iso(energy.valid_until)}"
-    if energy.upper_average_power > 0 and upper < need_upper - slack:
-        return (
-            f"the upper limits leave room for {_show_amount(cq, upper)} of {cq.value} {span}, but energy "
-            f"constraint {energy.id} needs {_show_amount(cq, need_upper)} "
-            f"({fmt_num(energy.upper_average_power)} {unit_of(cq)} on average)"
-        )
-    if energy.lower_average_power < 0 and lower > need_lower + slack:
-        return (
-            f"the lower limits leave room for {_show_amount(cq, lower)} of {cq.value} {span}, but energy "
-            f"constraint {energy.id} needs {_show_amount(cq, need_lower)} "
-            f"({fmt_num(energy.lower_average_power)} {unit_of(cq)} on average)"
-        )
-    return None
 
 
 # --- the RM's building block -------------------------------------------------------------------

@@ -29,7 +29,6 @@ from ..messages.enums import (
     ControlType,
     EnergyManagementRole,
     InstructionStatus,
-    PEBCPowerEnvelopeLimitType,
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
@@ -37,6 +36,7 @@ from ..messages.profiles import get_profile, normalize_version
 from ..messages.states import INSTRUCTION_TERMINAL, Phase, check_allowed
 from .catalogue import OM_RULE_IDS, finding
 from .lifecycle import judge_status_report
+from .pebc_rules import judge_pebc_instruction
 from .session_rules import (
     judge_handshake_role,
     judge_instruction_id,
@@ -692,101 +692,11 @@ class SessionContext:
             if earlier is not None and earlier != m.message_id:
                 reason = f"envelope id {envelope.id} was already used by message {earlier}"
                 out.append(finding("S2-ID-003", f"/power_envelopes/{i}/id", reason))
-        published = self._ct.constraints.get(m.power_constraints_id)
-        if published is None or published.revoked:
-            why = "were revoked" if published is not None else "were not received in this session"
-            reason = f"PowerConstraints {m.power_constraints_id} {why}"
-            out.append(finding("S2-PEBC-010", "/power_constraints_id", reason))
-            return
-        constraints: pebc.PEBCPowerConstraints = published.message
-        start = max(m.execution_time, now)
-        until = constraints.valid_until
-        if constraints.valid_from > start or (until is not UNSET and start >= until):
-            window = f"[{_iso(constraints.valid_from)}, {_iso(until) if until is not UNSET else 'open'})"
-            reason = f"the envelope starts at {_iso(start)}, outside the validity {window} of {constraints.id}"
-            out.append(finding("S2-PEBC-011", "/execution_time", reason))
-        for i, envelope in enumerate(m.power_envelopes):
-            self._check_envelope(m, i, envelope, constraints, out)
-
-    def _check_envelope(
-        self,
-        m: pebc.PEBCInstruction,
-        index: int,
-        envelope: pebc.PEBCPowerEnvelope,
-        constraints: pebc.PEBCPowerConstraints,
-        out: Out,
-    ) -> None:
-        base = f"/power_envelopes/{index}"
-        cq = envelope.commodity_quantity
-        ranges = [r for r in constraints.allowed_limit_ranges if r.commodity_quantity is cq]
-        if not ranges:
-            reason = f"{constraints.id} allows no limits for {cq.value}"
-            out.append(finding("S2-PEBC-012", base + "/commodity_quantity", reason))
-            return
-        for kind, attr, rule in (
-            (PEBCPowerEnvelopeLimitType.UPPER_LIMIT, "upper_limit", "S2-PEBC-013"),
-            (PEBCPowerEnvelopeLimitType.LOWER_LIMIT, "lower_limit", "S2-PEBC-014"),
-        ):
-            normal = [r.range_boundary for r in ranges if r.limit_type is kind and not r.abnormal_condition_only]
-            abnormal = [r.range_boundary for r in ranges if r.limit_type is kind and r.abnormal_condition_only]
-            for j, element in enumerate(envelope.power_envelope_elements):
-                value = getattr(element, attr)
-                if any(b.start_of_range <= value <= b.end_of_range for b in normal):
-                    continue
-                where = f"{base}/power_envelope_elements/{j}/{attr}"
-                if any(b.start_of_range <= value <= b.end_of_range for b in abnormal):
-                    if not m.abnormal_condition:
-                        reason = f"{attr} {fmt_num(value)} is allowed only under an abnormal condition"
-                        out.append(finding("S2-PEBC-015", where, reason))
-                        break
-                    continue
-                shown = ", ".join(
-                    f"[{fmt_num(b.start_of_range)}, {fmt_num(b.end_of_range)}]" for b in normal + abnormal
-                )
-                reason = f"{attr} {fmt_num(value)} is outside the {kind.value} ranges {shown or '(none)'} of {cq.value}"
-                out.append(finding(rule, where, reason))
-                break
-        begin = m.execution_time
-        end = begin + timedelta(milliseconds=sum(e.duration for e in envelope.power_envelope_elements))
-        until = constraints.valid_until
-        if until is not UNSET and end > until:
-            reason = f"the envelope runs until {_iso(end)}, past valid_until {_iso(until)} of {constraints.id}"
-            out.append(finding("S2-PEBC-017", base + "/power_envelope_elements", reason))
-        for published in self._ct.energy.values():
-            energy: pebc.PEBCEnergyConstraint = published.message
-            if published.revoked or energy.commodity_quantity is not cq:
-                continue
-            if begin <= energy.valid_from and end >= energy.valid_until:
-                self._check_energy(envelope, begin, energy, base, out)
-
-    def _check_energy(
-        self, envelope: pebc.PEBCPowerEnvelope, begin: datetime, energy: pebc.PEBCEnergyConstraint, base: str, out: Out
-    ) -> None:
-        window = (energy.valid_until - energy.valid_from).total_seconds()
-        upper = lower = 0.0
-        t0 = begin
-        for element in envelope.power_envelope_elements:
-            t1 = t0 + timedelta(milliseconds=element.duration)
-            overlap = (min(t1, energy.valid_until) - max(t0, energy.valid_from)).total_seconds()
-            if overlap > 0:
-                upper += element.upper_limit * overlap
-                lower += element.lower_limit * overlap
-            t0 = t1
-        need_upper = energy.upper_average_power * window
-        need_lower = energy.lower_average_power * window
-        slack = 1e-9 * max(1.0, abs(need_upper), abs(need_lower))
-        if energy.upper_average_power > 0 and upper < need_upper - slack:
-            reason = (
-                f"the upper limits allow {fmt_num(round(upper / 3600, 3))} Wh in the window of {energy.id}, "
-                f"which needs room for {fmt_num(round(need_upper / 3600, 3))} Wh"
-            )
-            out.append(finding("S2-PEBC-016", base, reason))
-        elif energy.lower_average_power < 0 and lower > need_lower + slack:
-            reason = (
-                f"the lower limits allow {fmt_num(round(lower / 3600, 3))} Wh in the window of {energy.id}, "
-                f"which needs room for {fmt_num(round(need_lower / 3600, 3))} Wh of production"
-            )
-            out.append(finding("S2-PEBC-016", base, reason))
+        ct = self._ct
+        live = {key: p.message for key, p in ct.constraints.items() if not p.revoked}
+        revoked = [key for key, p in ct.constraints.items() if p.revoked]
+        energy = [p.message for p in ct.energy.values() if not p.revoked]
+        out.extend(judge_pebc_instruction(m, now, live, revoked, energy))
 
     def _a_pebc_instruction(
         self, m: pebc.PEBCInstruction, sender: EnergyManagementRole, now: datetime, undo: Undo

@@ -9,9 +9,10 @@ consequence are ``deep`` rules: :func:`check_deep` runs them (validate, replay, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any, Final
 
 from ..messages import common, ddbc, frbc, ombc, pebc, ppbc
@@ -27,7 +28,31 @@ from ..messages.enums import (
 from .catalogue import OM_RULE_IDS, Finding, finding
 from .session_rules import judge_rm_versions
 
-__all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms", "single_rules"]
+__all__ = [
+    "CQ_COMMODITY",
+    "QUANTITY_UNITS",
+    "check_deep",
+    "check_message",
+    "fmt_num",
+    "sequence_duration_ms",
+    "single_rules",
+]
+
+QUANTITY_UNITS: Final[Mapping[CommodityQuantity, str]] = MappingProxyType(
+    {
+        CommodityQuantity.ELECTRIC_POWER_L1: "W",
+        CommodityQuantity.ELECTRIC_POWER_L2: "W",
+        CommodityQuantity.ELECTRIC_POWER_L3: "W",
+        CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC: "W",
+        CommodityQuantity.NATURAL_GAS_FLOW_RATE: "l/s",
+        CommodityQuantity.HYDROGEN_FLOW_RATE: "g/s",
+        CommodityQuantity.HEAT_TEMPERATURE: "°C",
+        CommodityQuantity.HEAT_FLOW_RATE: "l/s",
+        CommodityQuantity.HEAT_THERMAL_POWER: "W",
+        CommodityQuantity.OIL_FLOW_RATE: "l/h",
+    }
+)
+"""The unit the standard gives each quantity (oil alone is per hour)."""
 
 CQ_COMMODITY: Final[dict[CommodityQuantity, Commodity | None]] = {
     CommodityQuantity.ELECTRIC_POWER_L1: Commodity.ELECTRICITY,
