@@ -15,6 +15,7 @@ from s2ws.cli import main
 from s2ws.cli.validate_cmd import check_frame
 from s2ws.messages.states import PHASE_RULES
 from s2ws.rules import CATALOGUE, RuleFinding
+from s2ws.rules.catalogue import OM_RULE_IDS
 from s2ws.rules.docs import AREAS, EXAMPLE_WARNINGS, render
 from s2ws.rules.frames import judge_frame
 
@@ -131,3 +132,16 @@ def test_schema_rules_name_decoding_failures() -> None:
         "S2-SCHEMA-002"
     ]
     assert [f.rule for f in judge_frame(b"not json").findings] == ["S2-SCHEMA-001"]
+
+
+def test_operation_mode_rule_ids_are_fixed_not_counted() -> None:
+    """Each OMBC/FRBC/DDBC rule has its number written down: adding or moving a statement never
+    renumbers a published id."""
+    from s2ws.rules import catalogue
+
+    for area, numbers in catalogue._OM_NUMBERS.items():
+        assert len(set(numbers.values())) == len(numbers), area
+        for key, number in numbers.items():
+            assert OM_RULE_IDS[area][key] == f"S2-{area}-{number:03d}"
+    source = Path(catalogue.__file__).read_text(encoding="utf-8")
+    assert "n += 1" not in source and "nonlocal" not in source

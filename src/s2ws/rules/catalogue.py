@@ -574,10 +574,95 @@ _rule(
 OM_RULE_IDS: Final[dict[str, dict[str, str]]] = {}
 """area -> rule key -> id, so the checks name rules by meaning rather than by number."""
 
+_OM_NUMBERS: Final[dict[str, dict[str, int]]] = {
+    "OMBC": {
+        "om_unique": 1,
+        "transition_unique": 2,
+        "timer_unique": 3,
+        "transition_oms": 4,
+        "transition_timers": 5,
+        "range_per_cq": 6,
+        "status_factor": 7,
+        "instruction_factor": 8,
+        "previous_same": 9,
+        "previous_pair": 10,
+        "status_refs": 11,
+        "timer_refs": 12,
+        "instr_om": 13,
+        "transition_exists": 14,
+        "transition_blocked": 15,
+        "abnormal": 16,
+        "status_change": 17,
+    },
+    "FRBC": {
+        "actuator_unique": 1,
+        "om_unique": 2,
+        "transition_unique": 3,
+        "timer_unique": 4,
+        "transition_oms": 5,
+        "transition_timers": 6,
+        "range_per_cq": 7,
+        "range_commodity": 8,
+        "commodities_unique": 9,
+        "element_range": 10,
+        "elements_contiguous": 11,
+        "elements_cover": 12,
+        "storage_range": 13,
+        "leakage_range": 14,
+        "leakage_contiguous": 15,
+        "target_range": 16,
+        "status_factor": 17,
+        "instruction_factor": 18,
+        "previous_same": 19,
+        "previous_pair": 20,
+        "status_refs": 21,
+        "timer_refs": 22,
+        "instr_actuator": 23,
+        "instr_om": 24,
+        "transition_exists": 25,
+        "transition_blocked": 26,
+        "abnormal": 27,
+        "fill_level": 28,
+        "leakage_flag": 29,
+        "usage_flag": 30,
+        "target_flag": 31,
+        "storage_level": 32,
+        "status_change": 33,
+    },
+    "DDBC": {
+        "actuator_unique": 1,
+        "om_unique": 2,
+        "transition_unique": 3,
+        "timer_unique": 4,
+        "transition_oms": 5,
+        "transition_timers": 6,
+        "range_per_cq": 7,
+        "range_commodity": 8,
+        "commodities_unique": 9,
+        "no_transitions": 10,
+        "demand_range": 11,
+        "status_factor": 12,
+        "instruction_factor": 13,
+        "previous_same": 14,
+        "previous_pair": 15,
+        "status_refs": 16,
+        "timer_refs": 17,
+        "instr_actuator": 18,
+        "instr_om": 19,
+        "transition_exists": 20,
+        "transition_blocked": 21,
+        "abnormal": 22,
+        "demand_flag": 23,
+        "status_change": 24,
+    },
+}
+"""The published number of every operation-mode rule, fixed: a new rule takes the next free
+number of its area and leaves every other id as it is, wherever its statement goes."""
+
 
 def _om_rules(area: str, actuators: bool) -> None:
-    """Rules for OMBC/FRBC/DDBC descriptions, statuses and instructions, numbered per area."""
-    n = 0
+    """Rules for OMBC/FRBC/DDBC descriptions, statuses and instructions (ids from ``_OM_NUMBERS``)."""
+    numbers = _OM_NUMBERS[area]
 
     def add(
         key: str,
@@ -588,10 +673,9 @@ def _om_rules(area: str, actuators: bool) -> None:
         rejectable: bool = False,
         deep: bool = False,
     ) -> None:
-        nonlocal n
-        n += 1
-        OM_RULE_IDS.setdefault(area, {})[key] = f"S2-{area}-{n:03d}"
-        _rule(f"S2-{area}-{n:03d}", severity, ctx, statement, *fields, rejectable=rejectable, deep=deep)
+        rule_id = f"S2-{area}-{numbers[key]:03d}"
+        OM_RULE_IDS.setdefault(area, {})[key] = rule_id
+        _rule(rule_id, severity, ctx, statement, *fields, rejectable=rejectable, deep=deep)
 
     scope = "actuator" if actuators else "system description"
     sd = f"{area}.SystemDescription"
@@ -868,6 +952,7 @@ def _om_rules(area: str, actuators: bool) -> None:
 _om_rules("OMBC", actuators=False)
 _om_rules("FRBC", actuators=True)
 _om_rules("DDBC", actuators=True)
+assert all(OM_RULE_IDS[area].keys() == keys.keys() for area, keys in _OM_NUMBERS.items()), "an OM rule without its id"
 
 # --- revocation ------------------------------------------------------------------------------
 _rule(
