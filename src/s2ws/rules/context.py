@@ -23,7 +23,7 @@ import msgspec
 
 from ..findings import Finding
 from ..messages import common, ddbc, frbc, ombc, pebc, ppbc
-from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of
+from ..messages.base import ID_MATCH_PATTERN, NIL_ID, UNSET, S2Message, message_type_of
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.enums import (
     ControlType,
@@ -402,7 +402,7 @@ class SessionContext:
                 _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
                 if status is not _OK:
                     _run(steps)
-            elif subject not in other.answered:
+            elif subject not in other.answered and subject != NIL_ID:
                 early = other.early
                 early[subject] = status
                 if len(early) > _MAX_EARLY + (_MAX_EARLY >> 3):
@@ -459,6 +459,8 @@ class SessionContext:
         subject = message.subject_message_id
         if subject in answered.pending:
             return
+        if subject == NIL_ID and message.status is ReceptionStatusValues.INVALID_DATA:
+            return  # one answer per unreadable frame: the nil id names no message, so none is answered twice
         if subject in answered.answered or subject in answered.early:
             out.append(finding("S2-RS-002", "/subject_message_id", f"message {subject} was already answered"))
         elif message.status is not ReceptionStatusValues.INVALID_DATA:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
 from ..findings import Finding
-from ..messages.base import S2Message
+from ..messages.base import NIL_ID, S2Message
 from ..messages.enums import EnergyManagementRole
 
 __all__ = [
@@ -31,9 +31,6 @@ __all__ = [
 Direction = Literal["cem>rm", "rm>cem"]
 CEM_TO_RM: Final[Direction] = "cem>rm"
 RM_TO_CEM: Final[Direction] = "rm>cem"
-
-NIL_ID: Final = "00000000-0000-0000-0000-000000000000"
-"""Subject of an INVALID_DATA answer when no message_id could be recovered (s2-python does the same)."""
 
 
 def direction_of(sender: EnergyManagementRole) -> Direction:
