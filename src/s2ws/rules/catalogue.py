@@ -749,9 +749,10 @@ def _om_rules(area: str, actuators: bool) -> None:
         )
         add(
             "storage_range",
-            W,
+            E,
             False,
-            "The storage's fill-level range starts at or below its end.",
+            "The storage's fill-level range starts at or below its end (an inverted range holds no fill level, "
+            "like an inverted element range).",
             "FRBC.StorageDescription.fill_level_range",
         )
         add(
