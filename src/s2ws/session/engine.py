@@ -49,8 +49,12 @@ always immediate.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
 
 from ..codec import Codec, get_codec
 from ..errors import (
@@ -117,7 +121,7 @@ from .ledger import Entry, Ledger, Lookup, Waiting
 from .policy import NIL_ID, Checker, RetryPolicy, direction_of
 from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, object_id_of
 
-__all__ = ["Handler", "Session"]
+__all__ = ["ALLOWS", "Allows", "Handler", "Session", "State"]
 
 Handler = Callable[[S2Message], None]
 """Called synchronously inside ``receive`` for an application message that passed every check.
@@ -139,10 +143,52 @@ def _message_id(message: S2Message) -> str:
     return ident
 
 
+class State(Enum):
+    """Where a session is in its life, like websockets' ``State``; :data:`ALLOWS` says what each
+    state permits, so no method reads a combination of flags."""
+
+    NEW = "new"
+    """Created; nothing was sent or received yet."""
+    HANDSHAKE = "handshake"
+    """Our Handshake is queued; the handshake has not completed."""
+    OPEN = "open"
+    """Handshake done: the application's messages flow (the phase table's INITIALIZED)."""
+    CLOSING = "closing"
+    """A SessionRequest was sent or received; the last answers are awaited up to ``close_grace``."""
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Allows:
+    """What one :class:`State` permits."""
+
+    phase: Phase
+    """The phase table's column for this state."""
+    send: bool
+    """The application may send (``send`` raises SessionClosedError otherwise)."""
+    timers: bool
+    """Acknowledgement, retry and handshake timers fire (while closing only the grace does)."""
+    answers_act: bool
+    """A ReceptionStatus may still act: retry a TEMPORARY_ERROR, switch the control type."""
+
+
+ALLOWS: Final[Mapping[State, Allows]] = MappingProxyType(
+    {
+        State.NEW: Allows(Phase.HANDSHAKE, send=True, timers=True, answers_act=True),
+        State.HANDSHAKE: Allows(Phase.HANDSHAKE, send=True, timers=True, answers_act=True),
+        State.OPEN: Allows(Phase.INITIALIZED, send=True, timers=True, answers_act=True),
+        State.CLOSING: Allows(Phase.CLOSED, send=False, timers=False, answers_act=False),
+        State.CLOSED: Allows(Phase.CLOSED, send=False, timers=False, answers_act=False),
+    }
+)
+"""The one table of what each session state allows."""
+
+
 class Session:
     """One S2 session (one WebSocket connection), as a CEM or as an RM.
 
-    Attributes a transport or application reads: ``role``, ``phase`` (states.Phase),
+    Attributes a transport or application reads: ``role``, ``state`` (:class:`State`; ``phase``,
+    ``started``, ``closing`` and ``closed`` are read from it through :data:`ALLOWS`),
     ``selected_version`` (normalized, None before the handshake), ``active_control_type``
     (None when none is active), ``peer_details`` (the RM's latest ResourceManagerDetails, on
     the CEM side), ``details`` (on the RM side, the ResourceManagerDetails it sent),
@@ -196,18 +242,12 @@ class Session:
         self.handshake_timeout = handshake_timeout
         self.close_grace = close_grace
 
-        self.phase = Phase.HANDSHAKE
+        self.state = State.NEW
         self.selected_version: str | None = None
         self.active_control_type: ControlType | None = None
         self.peer_details: ResourceManagerDetails | None = None
         self.details: ResourceManagerDetails | None = None
         self.peer_versions: tuple[str, ...] | None = None
-        self.started = False
-        self.closed = False
-        self.closing = False
-        """A SessionRequest was sent (we wait for its answer) or received (we wait for the answers
-        to what we sent before it), up to ``close_grace``; the phase is CLOSED already, ``closed``
-        follows."""
         self.close_reason: str | None = None
         self.terminated = False
         """A SessionRequest TERMINATE ended the session (either side sent it): a client should not
@@ -230,13 +270,33 @@ class Session:
         self._ours = ObjectRegistry(max_remembered)
         self._theirs = ObjectRegistry(max_remembered)
 
+    @property
+    def phase(self) -> Phase:
+        """The phase table's column for the present state."""
+        return ALLOWS[self.state].phase
+
+    @property
+    def started(self) -> bool:
+        """Our Handshake was queued (or the session closed before it could be)."""
+        return self.state is not State.NEW
+
+    @property
+    def closing(self) -> bool:
+        """A SessionRequest was sent (we wait for its answer) or received (we wait for the answers
+        to what we sent before it), up to ``close_grace``; ``closed`` follows."""
+        return self.state is State.CLOSING
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
     # --- the transport's API --------------------------------------------------------------
 
     def start(self, now: datetime) -> None:
         """The connection is open: queue our Handshake (idempotent)."""
-        if self.started or self.closed:
+        if self.state is not State.NEW:
             return
-        self.started = True
+        self.state = State.HANDSHAKE
         if self.handshake_timeout is not None:
             self._handshake_deadline = now + self.handshake_timeout
         self._queue_own(
@@ -268,9 +328,8 @@ class Session:
         SessionRequest, once queued, makes the session ``closing`` (see ``close``).
         """
         mtype = message_type_of(type(message))
-        if self.closed or self.closing:
-            state = "closed" if self.closed else "closing"
-            raise SessionClosedError(f"the session is {state} ({self.close_reason}); {mtype} was not sent")
+        if not ALLOWS[self.state].send:
+            raise SessionClosedError(f"the session is {self.state.value} ({self.close_reason}); {mtype} was not sent")
         if isinstance(message, _ENGINE_OWNED):
             raise InvalidContent("S2-SESSION-101", "/message_type", f"{mtype} is written by the session engine itself")
         frame = self._codec.encode_checked(message).decode()
@@ -314,10 +373,8 @@ class Session:
 
     def next_wakeup(self) -> datetime | None:
         """When ``handle_timeout`` should run next (None: no timer pending)."""
-        if self.closed:
-            return None
-        if self.closing:
-            return self._close_deadline
+        if not ALLOWS[self.state].timers:
+            return self._close_deadline  # None once closed
         deadline = self._ledger.next_deadline()
         hs = self._handshake_deadline if self.phase is Phase.HANDSHAKE else None
         if deadline is None or (hs is not None and hs < deadline):
@@ -327,9 +384,7 @@ class Session:
     def handle_timeout(self, now: datetime) -> None:
         """Fire every timer due at ``now``: AckTimeout, retries, the handshake deadline, and
         while closing only the end of ``close_grace``."""
-        if self.closed:
-            return
-        if self.closing:
+        if not ALLOWS[self.state].timers:
             if self._close_deadline is not None and now >= self._close_deadline:
                 self._finish_closing()
             return
@@ -527,7 +582,7 @@ class Session:
         kind, entry, message = self._ledger.lookup(subject)
         if kind is Lookup.AWAITING and entry is not None:
             self._events.append(ReceptionStatusReceived(subject, status, entry.message))
-            if status.status is RS.TEMPORARY_ERROR and self.phase is not Phase.CLOSED:
+            if status.status is RS.TEMPORARY_ERROR and ALLOWS[self.state].answers_act:
                 delay = self.retry.delay(entry.attempts)
                 if delay is not None:
                     self._ledger.wait_retry(entry, now + delay)
@@ -554,7 +609,7 @@ class Session:
                 self._finish_closing()  # any answer to our SessionRequest: the peer has heard us
 
     def _on_final_answer(self, message: S2Message, status: ReceptionStatus) -> None:
-        if self.phase is Phase.CLOSED:  # closed or closing: an answer changes nothing any more
+        if not ALLOWS[self.state].answers_act:  # closed or closing: an answer changes nothing any more
             return
         if status.status is RS.OK and isinstance(message, SelectControlType) and self.role is CEM:
             self._activate(message.control_type)  # the RM switched when it answered OK
@@ -612,7 +667,7 @@ class Session:
     def _complete_handshake(self, version: str) -> None:
         self.selected_version = version
         self._codec = get_codec(version)
-        self.phase = Phase.INITIALIZED
+        self.state = State.OPEN
         self._handshake_deadline = None
         self._events.append(HandshakeCompleted(version))
 
@@ -679,9 +734,8 @@ class Session:
     ) -> None:
         """Accept nothing new and wait, up to the grace, for the answer to our SessionRequest
         (``request``) or, without one, for every answer the peer still owes us."""
-        self.closing = True
+        self.state = State.CLOSING
         self.close_reason = reason
-        self.phase = Phase.CLOSED
         self._handshake_deadline = None
         self._closing_request = request
         self._closing_by_peer = by_peer
@@ -693,12 +747,10 @@ class Session:
         self._mark_closed(reason, self._closing_by_peer, self._closing_reconnect)
 
     def _mark_closed(self, reason: str, by_peer: bool, reconnect: bool = False) -> None:
-        if self.closed:
+        if self.state is State.CLOSED:
             return
-        self.closed = True
-        self.closing = False
+        self.state = State.CLOSED
         self.close_reason = reason
-        self.phase = Phase.CLOSED
         self._handshake_deadline = None
         self._close_deadline = None
         self._events.append(SessionClosed(reason, by_peer, reconnect))
