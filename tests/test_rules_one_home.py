@@ -1,0 +1,78 @@
+"""Each rule of the catalogue is raised from one source module: the one that implements it.
+
+A rule id written as a string inside a function is where a finding for it is made; module-level
+tables (docs, the engine's list of the ids it reports) only name rules. The catalogue itself
+declares them all and is left aside.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+from conftest import REPO
+from s2ws.rules import CATALOGUE
+
+SRC = REPO / "src" / "s2ws"
+CATALOGUE_MODULE = SRC / "rules" / "catalogue.py"
+
+STILL_TWICE = frozenset(f"S2-PPBC-{n:03d}" for n in range(11, 21))
+"""PPBC instruction rules judged both by the rule context and by control/ppbc.py's plan; they
+are the next to move into the rules layer. The test fails when this set is not exactly what
+the scan finds, so it can only shrink."""
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            out.add(id(body[0].value))
+    return out
+
+
+def raised_in(root: Path = SRC) -> dict[str, set[str]]:
+    """Rule id -> the source modules under ``root`` that write it inside a function (docstrings
+    and the catalogue module aside)."""
+    ids = set(CATALOGUE)
+    where: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(root.rglob("*.py")):
+        if path == CATALOGUE_MODULE:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = _docstrings(tree)
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Constant) and node.value in ids and id(node) not in docs:
+                    where[node.value].add(str(path.relative_to(root)))
+    return where
+
+
+def test_no_rule_is_raised_in_two_modules() -> None:
+    twice = {rule: sorted(modules) for rule, modules in raised_in().items() if len(modules) > 1}
+    assert set(twice) == STILL_TWICE, twice
+
+
+def test_the_scan_sees_rules_where_they_are_made() -> None:
+    where = raised_in()
+    assert where["S2-PEBC-011"] == {"rules/pebc_rules.py"}
+    assert where["S2-INSTR-003"] == {"rules/lifecycle.py"}
+    assert where["S2-REVOKE-002"] == {"rules/session_rules.py"}
+    assert where["S2-SESSION-001"] == {"messages/states.py"}
+
+
+def test_the_scan_would_catch_a_copy(tmp_path: Path) -> None:
+    """A rule written again in a second module shows up as raised twice; a docstring or a
+    module-level table naming it does not."""
+    (tmp_path / "one.py").write_text('def judge():\n    return ("S2-PEBC-011", "/x", "why")\n')
+    (tmp_path / "two.py").write_text('def again():\n    """S2-PEBC-012"""\n    return "S2-PEBC-011"\n')
+    (tmp_path / "table.py").write_text('RULES = ("S2-PEBC-012",)\n')
+    assert raised_in(tmp_path) == {"S2-PEBC-011": {"one.py", "two.py"}}
