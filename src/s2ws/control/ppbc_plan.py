@@ -24,8 +24,8 @@ from ..messages import (
     PPBCStartInterruptionInstruction,
 )
 from ..messages.base import UNSET
+from ..rules.pebc_rules import amount_of
 from ..rules.single import sequence_duration_ms
-from .pebc import amount_of
 
 __all__ = ["ContainerOptions", "Kind", "PPBCInstruction", "SequenceOption", "energy_of", "power_sequence"]
 
