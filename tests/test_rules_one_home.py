@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 
 from conftest import REPO
+from rule_fixtures import T0, ombc_description, revoke
+from s2ws.control.operation_modes import DescriptionBook
+from s2ws.messages import OMBCSystemDescription
+from s2ws.messages.enums import ControlType, RevokableObjects
 from s2ws.rules import CATALOGUE
+from test_rules_context import ready
 
 SRC = REPO / "src" / "s2ws"
 CATALOGUE_MODULE = SRC / "rules" / "catalogue.py"
@@ -76,3 +82,33 @@ def test_the_scan_would_catch_a_copy(tmp_path: Path) -> None:
     (tmp_path / "two.py").write_text('def again():\n    """S2-PEBC-012"""\n    return "S2-PEBC-011"\n')
     (tmp_path / "table.py").write_text('RULES = ("S2-PEBC-012",)\n')
     assert raised_in(tmp_path) == {"S2-PEBC-011": {"one.py", "two.py"}}
+
+
+def test_one_operation_mode_machine_for_the_context_and_the_control_types() -> None:
+    from s2ws.control import operation_modes
+    from s2ws.rules import memory, om_machine
+
+    assert operation_modes.Machine is om_machine.Machine
+    assert not hasattr(memory, "_Machine") and not hasattr(memory, "_machines")
+
+
+def test_one_answer_to_which_description_is_in_force() -> None:
+    """The rule context and the views' DescriptionBook pick the same description at every moment:
+    the latest valid_from not after it, the later-received on a tie, none once it is revoked."""
+    minute = timedelta(minutes=1)
+    first = ombc_description(valid_from=T0)
+    second = ombc_description(valid_from=T0 + 10 * minute)
+    tie = ombc_description(valid_from=T0 + 10 * minute)
+    session = ready(ControlType.OPERATION_MODE_BASED_CONTROL)
+    book: DescriptionBook[OMBCSystemDescription] = DescriptionBook()
+    for description in (first, second, tie):
+        session.rm(description)
+        book.add(description, T0)
+    context = session.context
+    for at in (T0 + 5 * minute, T0 + 10 * minute, T0 + 30 * minute):
+        entry = context._description_at(at, "OMBC")
+        assert entry is not None and book.at(at) is entry.message
+    assert book.at(T0 + 10 * minute) is tie
+    assert book.revoke(tie.message_id)
+    session.rm(revoke(RevokableObjects.OMBC_SystemDescription, tie.message_id))
+    assert book.at(T0 + 30 * minute) is None and context._description_at(T0 + 30 * minute, "OMBC") is None

@@ -4,11 +4,11 @@ onto what a machine will do."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -16,26 +16,28 @@ from ..codec import validate
 from ..errors import InstructionRefused
 from ..messages import (
     DDBCInstruction,
-    DDBCOperationMode,
     DDBCPresentDemandStatus,
-    DDBCSystemDescription,
     DDBCSystemDescriptionV1,
     FRBCInstruction,
     FRBCOperationMode,
     FRBCOperationModeElement,
-    FRBCSystemDescription,
     OMBCInstruction,
-    OMBCOperationMode,
-    OMBCSystemDescription,
-    Timer,
     Transition,
     new_id,
 )
 from ..messages.base import UNSET, S2Message
 from ..rules import ensure_valid_outgoing
 from ..rules.catalogue import OM_RULE_IDS
+from ..rules.om_machine import (
+    Machine,
+    OMDescription,
+    OperationMode,
+    _named,
+    machines_of,
+    mode_id_of,
+)
 from ..rules.single import fmt_num
-from .timers import Area
+from ..rules.validity import in_force
 
 __all__ = [
     "D",
@@ -59,9 +61,7 @@ __all__ = [
     "target_of",
 ]
 
-OperationMode = OMBCOperationMode | FRBCOperationMode | DDBCOperationMode
 OMInstruction = OMBCInstruction | FRBCInstruction | DDBCInstruction
-OMDescription = OMBCSystemDescription | FRBCSystemDescription | DDBCSystemDescription | DDBCSystemDescriptionV1
 D = TypeVar("D", bound=OMDescription)
 Ins = TypeVar("Ins", bound=OMInstruction)
 
@@ -87,23 +87,6 @@ def renewed(message: M) -> M:
     return msgspec.structs.replace(message, message_id=new_id())
 
 
-def mode_id_of(mode: OperationMode) -> str:
-    """The id of an operation mode (DDBC spells the field ``Id``)."""
-    return mode.Id if isinstance(mode, DDBCOperationMode) else mode.id
-
-
-def _named(ident: str, label: Any) -> str:
-    return f"{ident} ({label})" if isinstance(label, str) and label else ident
-
-
-def _area_of(message: Any) -> Area:
-    if isinstance(message, OMBCSystemDescription | OMBCInstruction):
-        return "OMBC"
-    if isinstance(message, FRBCSystemDescription | FRBCInstruction):
-        return "FRBC"
-    return "DDBC"
-
-
 def target_of(instruction: OMInstruction) -> tuple[str, str]:
     """(actuator id, operation mode id) an instruction asks for; OMBC's actuator id is ""."""
     if isinstance(instruction, FRBCInstruction):
@@ -114,86 +97,6 @@ def target_of(instruction: OMInstruction) -> tuple[str, str]:
 
 
 # --- one state machine -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    """One operation-mode state machine: an FRBC/DDBC actuator, or the OMBC system."""
-
-    area: Area
-    actuator_id: str
-    modes: Mapping[str, OperationMode]
-    transitions: Mapping[tuple[str, str], Transition]
-    timers: Mapping[str, Timer]
-    label: str = ""
-
-    @property
-    def owner(self) -> str:
-        """How refusals name the machine."""
-        if self.area == "OMBC":
-            return "the system description"
-        return "actuator " + _named(self.actuator_id, self.label)
-
-    def rule(self, key: str) -> str:
-        return OM_RULE_IDS[self.area][key]
-
-    def name(self, mode_id: str) -> str:
-        """``om1 (Off)``: the id, with the diagnostic label when there is one."""
-        mode = self.modes.get(mode_id)
-        return _named(mode_id, mode.diagnostic_label if mode is not None else None)
-
-    def mode(self, mode_id: str) -> OperationMode:
-        """The mode, or a refusal (instr_om) listing the modes there are."""
-        mode = self.modes.get(mode_id)
-        if mode is None:
-            known = ", ".join(self.modes)
-            reason = f"{mode_id} is not an operation mode of {self.owner} (it has {known})"
-            raise InstructionRefused(self.rule("instr_om"), _mode_pointer(self.area), reason)
-        return mode
-
-    def transition(self, source: str, target: str) -> Transition | None:
-        return self.transitions.get((source, target))
-
-    def arrow(self, transition: Transition) -> str:
-        """``transition trans1 om1 (Off)→om0 (running)``."""
-        return f"transition {transition.id} {self.name(transition.from_)}→{self.name(transition.to)}"
-
-
-def _mode_pointer(area: Area) -> str:
-    return "/operation_mode" if area == "FRBC" else "/operation_mode_id"
-
-
-def _machine(
-    area: Area,
-    actuator_id: str,
-    modes: Sequence[OperationMode],
-    transitions: Sequence[Transition],
-    timers: Sequence[Timer],
-    label: Any = None,
-) -> Machine:
-    table: dict[tuple[str, str], Transition] = {}
-    for transition in transitions:
-        table.setdefault((transition.from_, transition.to), transition)
-    return Machine(
-        area,
-        actuator_id,
-        {mode_id_of(m): m for m in modes},
-        table,
-        {t.id: t for t in timers},
-        label if isinstance(label, str) else "",
-    )
-
-
-def machines_of(description: OMDescription) -> dict[str, Machine]:
-    """actuator id -> its machine (OMBC: the one machine under "")."""
-    if isinstance(description, OMBCSystemDescription):
-        ops: Sequence[OperationMode] = description.operation_modes
-        return {"": _machine("OMBC", "", ops, description.transitions, description.timers)}
-    area = _area_of(description)
-    return {
-        a.id: _machine(area, a.id, a.operation_modes, a.transitions, a.timers, a.diagnostic_label)
-        for a in description.actuators
-    }
 
 
 def element_for(
@@ -282,10 +185,8 @@ class DescriptionBook(Generic[D]):
         return found
 
     def _entry_at(self, moment: datetime) -> _Entry[D] | None:
-        index = self._index_at(moment)
-        if index < 0 or self._entries[index].revoked:
-            return None
-        return self._entries[index]
+        entry = in_force(self._entries, moment, lambda e: e.description.valid_from)  # sorted by (valid_from, arrival)
+        return None if entry is None or entry.revoked else entry
 
     def at(self, moment: datetime) -> D | None:
         """The description in force at ``moment`` (None before the first, or after a revocation)."""

@@ -16,6 +16,7 @@ from ..messages import (
 )
 from ..messages.base import UNSET
 from ..rules.catalogue import OM_RULE_IDS
+from ..rules.om_machine import _mode_pointer, _named
 from ..rules.single import fmt_num
 from .om_machine import (
     D,
@@ -27,8 +28,6 @@ from .om_machine import (
     Reach,
     Reachability,
     Step,
-    _mode_pointer,
-    _named,
     element_for,
     iso,
     project,

@@ -24,11 +24,10 @@ from .memory import (
     _Description,
     _discard,
     _iso,
-    _Machine,
-    _machines,
     _Status,
     _target,
 )
+from .om_machine import Machine, machines_of
 from .pebc_rules import judge_pebc_instruction
 from .single import fmt_num, sequence_duration_ms
 
@@ -230,7 +229,7 @@ class ControlTypeRules(ContextMemory):
 
     def _a_description(self, m: Any, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         descriptions = self._ct.descriptions
-        entry = _Description(m, m.message_id, m.valid_from, _machines(m))
+        entry = _Description(m, m.message_id, m.valid_from, machines_of(m))
         descriptions.append(entry)
         if undo is not None:
             undo.append((_discard, descriptions, entry, None))
@@ -240,7 +239,7 @@ class ControlTypeRules(ContextMemory):
     def _owner(self, area: str, actuator: str) -> str:
         return "the system description" if area == "OMBC" else actuator
 
-    def _machine_for(self, area: str, rule: str, m: Any, now: datetime, out: Out) -> tuple[_Machine, str] | None:
+    def _machine_for(self, area: str, rule: str, m: Any, now: datetime, out: Out) -> tuple[Machine, str] | None:
         """The machine a status or timer message talks about, or a finding why there is none."""
         description = self._current_description(now, area)
         if description is None:
@@ -289,7 +288,7 @@ class ControlTypeRules(ContextMemory):
         self._set(self._ct.timers, (actuator, m.timer_id), m.finished_at, undo)
 
     def _expected(
-        self, m: Any, actuator: str, moment: datetime, machine: _Machine
+        self, m: Any, actuator: str, moment: datetime, machine: Machine
     ) -> tuple[str | None, dict[str, datetime]]:
         """The mode expected at ``moment`` and the timers' finish times then: the last status,
         followed by the earlier instructions still in play, in the order they take effect."""
@@ -365,7 +364,7 @@ class ControlTypeRules(ContextMemory):
                         )
                         out.append(finding(ids["transition_blocked"], "/execution_time", reason))
                         break
-        if area == "FRBC" and self._ct.fill_level is not None:
+        if isinstance(target, frbc.FRBCOperationMode) and self._ct.fill_level is not None:
             level = self._ct.fill_level
             if not any(
                 e.fill_level_range.start_of_range <= level <= e.fill_level_range.end_of_range for e in target.elements

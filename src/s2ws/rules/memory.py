@@ -27,9 +27,11 @@ from ..messages.enums import (
 )
 from ..messages.states import INSTRUCTION_TERMINAL
 from .catalogue import finding
+from .om_machine import Machine
 from .session_rules import (
     judge_instruction_id,
 )
+from .validity import in_force
 
 if TYPE_CHECKING:
     import msgspec.inspect
@@ -140,21 +142,12 @@ class _Instruction:
         return not self.revoked and self.status not in _FAILED
 
 
-@dataclass(frozen=True, eq=False)
-class _Machine:
-    """An operation-mode state machine: an FRBC/DDBC actuator, or the OMBC system."""
-
-    modes: dict[str, Any]
-    transitions: dict[tuple[str, str], common.Transition]
-    timers: dict[str, common.Timer]
-
-
 @dataclass(eq=False)
 class _Description:
     message: Any
     message_id: str
     valid_from: datetime
-    machines: dict[str, _Machine]
+    machines: dict[str, Machine]
     revoked: bool = False
 
 
@@ -189,20 +182,6 @@ class _ControlState:
     sequences: dict[tuple[str, str], tuple[str | None, PPBCPowerSequenceStatus]] = field(default_factory=dict)
     """(profile, container) -> (sequence, state) as the latest status or instruction left it."""
     schedules: dict[tuple[str, str], _Instruction] = field(default_factory=dict)
-
-
-def _machine(modes: list[Any], transitions: list[common.Transition], timers: list[common.Timer], key: str) -> _Machine:
-    table: dict[tuple[str, str], common.Transition] = {}
-    for transition in transitions:
-        table.setdefault((transition.from_, transition.to), transition)
-    return _Machine({getattr(m, key): m for m in modes}, table, {t.id: t for t in timers})
-
-
-def _machines(message: Any) -> dict[str, _Machine]:
-    if isinstance(message, ombc.OMBCSystemDescription):
-        return {"": _machine(message.operation_modes, message.transitions, message.timers, "id")}
-    key = "Id" if isinstance(message, ddbc.DDBCSystemDescription | ddbc.DDBCSystemDescriptionV1) else "id"
-    return {a.id: _machine(a.operation_modes, a.transitions, a.timers, key) for a in message.actuators}
 
 
 def _cost_pointer(message: Any) -> str | None:
@@ -258,6 +237,10 @@ _DESCRIPTION_TYPES: Final[dict[str | None, frozenset[type[Any]]]] = {
 """The description classes of each area (``_description_at``)."""
 
 
+def _valid_from(entry: _Description) -> datetime:
+    return entry.valid_from
+
+
 class ContextMemory:
     """The records of one session that the context rules read: the RM's details, the state of the
     active control type, the instructions and ids seen. Changes go through :meth:`_set` and
@@ -291,12 +274,10 @@ class ContextMemory:
         rules of an area never read it.
         """
         kinds = _DESCRIPTION_TYPES.get(area)
-        best: _Description | None = None
-        for entry in self._ct.descriptions:
-            if kinds is not None and type(entry.message) not in kinds:
-                continue
-            if entry.valid_from <= moment and (best is None or entry.valid_from >= best.valid_from):
-                best = entry
+        entries = (
+            self._ct.descriptions if kinds is None else [e for e in self._ct.descriptions if type(e.message) in kinds]
+        )
+        best = in_force(entries, moment, _valid_from)
         return None if best is None or best.revoked else best
 
     def _current_description(self, now: datetime, area: str | None = None) -> _Description | None:

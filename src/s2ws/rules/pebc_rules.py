@@ -24,6 +24,7 @@ from ..messages.pebc import (
 )
 from .catalogue import finding
 from .single import QUANTITY_UNITS, fmt_num
+from .validity import in_force
 
 __all__ = [
     "Interval",
@@ -112,12 +113,15 @@ def constraints_in_force(constraints: Iterable[PEBCPowerConstraints], at: dateti
     """The PowerConstraints in force at ``at``: of those valid then, the one with the latest
     valid_from, the later-received on a tie (``constraints`` in the order they arrived). A newer
     set supersedes the older ones from its valid_from (protocol §3.6)."""
-    best: PEBCPowerConstraints | None = None
-    for c in constraints:
-        valid = c.valid_from <= at and (c.valid_until is UNSET or at < c.valid_until)
-        if valid and (best is None or c.valid_from >= best.valid_from):
-            best = c
-    return best
+    return in_force(constraints, at, _valid_from, _valid_until)
+
+
+def _valid_from(constraints: PEBCPowerConstraints) -> datetime:
+    return constraints.valid_from
+
+
+def _valid_until(constraints: PEBCPowerConstraints) -> datetime | None:
+    return None if constraints.valid_until is UNSET else constraints.valid_until
 
 
 def judge_constraints_reference(
