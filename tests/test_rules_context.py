@@ -765,7 +765,9 @@ def test_ensure_valid_outgoing_refuses_with_the_diagnostic() -> None:
     s = ready(FRBC)
     with pytest.raises(InvalidContent) as caught:
         ensure_valid_outgoing(frbc_instruction("om9"), s.context, T0)
-    assert caught.value.diagnostic == "S2-FRBC-024 at /operation_mode: om9 is not an operation mode of act1"
+    assert caught.value.diagnostic == (
+        "S2-FRBC-024 at /operation_mode: om9 is not an operation mode of actuator act1 (it has off, on, boost)"
+    )
     ensure_valid_outgoing(frbc_instruction("on"), s.context, T0)
 
 

@@ -18,6 +18,7 @@ from s2ws.control.operation_modes import DescriptionBook
 from s2ws.messages import OMBCSystemDescription
 from s2ws.messages.enums import ControlType, RevokableObjects
 from s2ws.rules import CATALOGUE
+from s2ws.rules.catalogue import OM_RULE_IDS
 from test_rules_context import ready
 
 SRC = REPO / "src" / "s2ws"
@@ -60,6 +61,35 @@ def raised_in(root: Path = SRC) -> dict[str, set[str]]:
                 if isinstance(node, ast.Constant) and node.value in ids and id(node) not in docs:
                     where[node.value].add(str(path.relative_to(root)))
     return where
+
+
+def om_keys_used_in(root: Path = SRC) -> dict[str, set[str]]:
+    """Operation-mode rule key -> the modules that name it inside a function as a rule: a key
+    subscripting a table (``ids["abnormal"]``, ``OM_RULE_IDS[area]["..."]``) or the argument of
+    ``machine.rule("...")``. The catalogue's own declarations aside."""
+    keys = {key for area in OM_RULE_IDS.values() for key in area}
+    where: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "catalogue_om.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named: list[ast.AST] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript):
+                named.append(node.slice)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "rule":
+                named.extend(node.args)
+        for expression in named:
+            for node in ast.walk(expression):
+                if isinstance(node, ast.Constant) and node.value in keys:
+                    where[node.value].add(str(path.relative_to(root)))
+    return where
+
+
+def test_no_operation_mode_rule_is_named_in_two_modules() -> None:
+    twice = {key: sorted(modules) for key, modules in om_keys_used_in().items() if len(modules) > 1}
+    assert twice == {}
+    assert om_keys_used_in()["transition_blocked"] == {"rules/om_rules.py"}
 
 
 def test_no_rule_is_raised_in_two_modules() -> None:

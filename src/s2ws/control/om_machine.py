@@ -13,30 +13,25 @@ from typing import Generic, TypeVar
 import msgspec
 
 from ..codec import validate
-from ..errors import InstructionRefused
 from ..messages import (
     DDBCInstruction,
     DDBCPresentDemandStatus,
     DDBCSystemDescriptionV1,
     FRBCInstruction,
-    FRBCOperationMode,
-    FRBCOperationModeElement,
     OMBCInstruction,
     Transition,
     new_id,
 )
 from ..messages.base import UNSET, S2Message
 from ..rules import ensure_valid_outgoing
-from ..rules.catalogue import OM_RULE_IDS
 from ..rules.om_machine import (
     Machine,
     OMDescription,
     OperationMode,
-    _named,
     machines_of,
     mode_id_of,
 )
-from ..rules.single import fmt_num
+from ..rules.om_rules import element_for
 from ..rules.validity import in_force
 
 __all__ = [
@@ -97,36 +92,6 @@ def target_of(instruction: OMInstruction) -> tuple[str, str]:
 
 
 # --- one state machine -----------------------------------------------------------------------
-
-
-def element_for(
-    mode: FRBCOperationMode, fill_level: float, *, owner: str = "", rule: str = ""
-) -> FRBCOperationModeElement:
-    """The element of an FRBC mode whose fill-level range holds ``fill_level``.
-
-    Elements are contiguous, so a boundary level belongs to two of them; the one that starts
-    there wins (ranges read as [start, end), the topmost also holds its end). A level outside
-    every element raises :class:`InstructionRefused` (the FRBC fill_level rule).
-    """
-    top: FRBCOperationModeElement | None = None
-    for element in mode.elements:
-        level = element.fill_level_range
-        if level.start_of_range <= fill_level < level.end_of_range:
-            return element
-        if fill_level == level.end_of_range:
-            top = element
-    if top is not None:
-        return top
-    covered = ", ".join(
-        f"[{fmt_num(e.fill_level_range.start_of_range)}, {fmt_num(e.fill_level_range.end_of_range)}]"
-        for e in mode.elements
-    )
-    where = f" of {owner}" if owner else ""
-    reason = (
-        f"operation mode {_named(mode.id, mode.diagnostic_label)}{where} has no element for fill level "
-        f"{fmt_num(fill_level)} (its elements cover {covered})"
-    )
-    raise InstructionRefused(rule or OM_RULE_IDS["FRBC"]["fill_level"], "/operation_mode", reason)
 
 
 # --- descriptions over time ------------------------------------------------------------------

@@ -12,12 +12,17 @@ from ..messages import (
     FRBCOperationMode,
     FRBCOperationModeElement,
     PowerRange,
-    Transition,
 )
 from ..messages.base import UNSET
-from ..rules.catalogue import OM_RULE_IDS
-from ..rules.om_machine import _mode_pointer, _named
-from ..rules.single import fmt_num
+from ..rules.om_rules import (
+    judge_om_instruction,
+    judge_transition,
+    mode_abnormal,
+    no_description,
+    no_fill_level,
+    unknown_actuator,
+)
+from ..rules.single import judge_factor
 from .om_machine import (
     D,
     DescriptionBook,
@@ -65,15 +70,8 @@ class OperationModeState(Generic[D]):
     def _moment(self, at: datetime | None) -> datetime:
         moment = at if at is not None else self.now
         if moment is None:
-            reason = f"no {self.area}.SystemDescription was received"
-            raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
+            raise no_description(self.area, None).refusal()
         return moment
-
-    def _missing_rule(self) -> str:
-        return OM_RULE_IDS[self.area]["instr_om" if self.area == "OMBC" else "instr_actuator"]
-
-    def _missing_pointer(self) -> str:
-        return _mode_pointer(self.area) if self.area == "OMBC" else "/actuator_id"
 
     def description(self, at: datetime | None = None) -> D | None:
         """The description in force at ``at`` (default: the latest moment seen)."""
@@ -86,17 +84,12 @@ class OperationModeState(Generic[D]):
         machines = self.descriptions.machines_at(moment)
         if machines is None:
             if not len(self.descriptions):
-                reason = f"no {self.area}.SystemDescription was received"
-                raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
+                raise no_description(self.area, None).refusal()
             upcoming = self.descriptions.next_after(moment)
-            later = f" (the next one is valid from {iso(upcoming.valid_from)})" if upcoming is not None else ""
-            reason = f"no {self.area}.SystemDescription is in force at {iso(moment)}{later}"
-            raise InstructionRefused(self._missing_rule(), self._missing_pointer(), reason)
+            raise no_description(self.area, moment, None if upcoming is None else upcoming.valid_from).refusal()
         machine = machines.get(actuator_id)
         if machine is None:
-            known = ", ".join(machines)
-            reason = f"{actuator_id} is not an actuator of the {self.area}.SystemDescription (it has {known})"
-            raise InstructionRefused(self._missing_rule(), "/actuator_id", reason)
+            raise unknown_actuator(self.area, actuator_id, machines).refusal()
         return machine
 
     def actuator_ids(self, at: datetime | None = None) -> list[str]:
@@ -137,34 +130,17 @@ class OperationModeState(Generic[D]):
         transition from the expected mode, abnormal-only transition, blocking timers, and (FRBC)
         an element for the fill level (``fill_level``, else the last reported one).
         """
-        if not 0.0 <= factor <= 1.0:
-            reason = f"factor {fmt_num(factor)} is outside [0, 1]"
-            rule = OM_RULE_IDS[self.area]["instruction_factor"]
-            raise InstructionRefused(rule, "/operation_mode_factor", reason)
+        wrong = judge_factor(self.area, factor, subject="factor ")
+        if wrong is not None:
+            raise wrong.refusal()
         machine = self.machine(actuator_id, at)
         mode = machine.mode(mode_id)
-        if mode.abnormal_condition_only and not abnormal:
-            reason = f"operation mode {machine.name(mode_id)} may only be used under an abnormal condition"
-            raise InstructionRefused(machine.rule("abnormal"), "/abnormal_condition", reason)
         expected = self.expected(actuator_id, at, exclude=exclude)
-        if expected.mode_id is not None and expected.mode_id != mode_id:
-            transition = machine.transition(expected.mode_id, mode_id)
-            if transition is None:
-                reason = (
-                    f"{machine.owner} has no transition {machine.name(expected.mode_id)}→{machine.name(mode_id)}"
-                    f"{_expected_words(self, actuator_id, expected, at)}"
-                )
-                raise InstructionRefused(machine.rule("transition_exists"), _mode_pointer(self.area), reason)
-            if transition.abnormal_condition_only and not abnormal:
-                reason = f"{machine.arrow(transition)} may only be used under an abnormal condition"
-                raise InstructionRefused(machine.rule("abnormal"), "/abnormal_condition", reason)
-            blocked = _blocked(machine, transition, expected, at)
-            if blocked is not None:
-                raise InstructionRefused(machine.rule("transition_blocked"), "/execution_time", blocked[1])
-        if isinstance(mode, FRBCOperationMode):
-            level = fill_level if fill_level is not None else self.fill_level
-            if level is not None:
-                element_for(mode, level, owner=machine.owner)
+        note = _expected_words(self, actuator_id, expected, at)
+        level = fill_level if fill_level is not None else self.fill_level
+        problems = judge_om_instruction(machine, mode_id, abnormal, expected.mode_id, expected.timers, at, level, note)
+        if problems:
+            raise problems[0].refusal()
         return mode
 
     # --- planner questions --------------------------------------------------------------------
@@ -202,11 +178,7 @@ class OperationModeState(Generic[D]):
         if level is None:
             if len(mode.elements) == 1:
                 return mode.elements[0]
-            reason = (
-                f"operation mode {machine.name(mode.id)} has {len(mode.elements)} elements "
-                "and no fill level is known to choose one"
-            )
-            raise InstructionRefused(machine.rule("fill_level"), "/operation_mode", reason)
+            raise no_fill_level(machine, mode).refusal()
         return element_for(mode, level, owner=machine.owner)
 
     def _power_at(
@@ -246,24 +218,6 @@ def _expected_words(state: OperationModeState[Any], actuator_id: str, expected: 
     return f" (after the instructions pending before {iso(at)})"
 
 
-def _blocked(machine: Machine, transition: Transition, expected: Expected, at: datetime) -> tuple[datetime, str] | None:
-    """(when it unblocks, the reason) if a blocking timer of ``transition`` still runs at ``at``."""
-    running = [(expected.timers[n], n) for n in transition.blocking_timers if n in expected.timers]
-    running = [(until, name) for until, name in running if until > at]
-    if not running:
-        return None
-    until, name = max(running)
-    timer = machine.timers.get(name)
-    label = timer.diagnostic_label if timer is not None else None
-    others = [n for _, n in running if n != name]
-    also = f" (and by {', '.join(others)})" if others else ""
-    reason = (
-        f"{machine.arrow(transition)} is blocked by timer {_named(name, label)} until {iso(until)}{also}, "
-        f"after the execution time {iso(at)}"
-    )
-    return until, reason
-
-
 def _reach(
     machine: Machine,
     mode_id: str,
@@ -276,9 +230,8 @@ def _reach(
     name = machine.name(mode_id)
     if mode_id == expected.mode_id:
         return Reachability(mode_id, Reach.ACTIVE, at, f"{name} is the active mode; only the factor changes")
-    if mode.abnormal_condition_only and not abnormal:
-        reason = f"{name} may only be used under an abnormal condition"
-        return Reachability(mode_id, Reach.NEVER, None, reason, rule=machine.rule("abnormal"))
+    if (wrong := mode_abnormal(machine, mode_id, mode, abnormal)) is not None:
+        return Reachability(mode_id, Reach.NEVER, None, wrong.reason, rule=wrong.rule)
     if isinstance(mode, FRBCOperationMode) and fill_level is not None:
         try:
             element_for(mode, fill_level, owner=machine.owner)
@@ -286,17 +239,11 @@ def _reach(
             return Reachability(mode_id, Reach.NEVER, None, refusal.reason, rule=refusal.rule)
     if expected.mode_id is None:
         return Reachability(mode_id, Reach.NOW, at, "the active mode is unknown (no status yet); nothing to check")
-    transition = machine.transition(expected.mode_id, mode_id)
-    if transition is None:
-        reason = f"{machine.owner} has no transition {machine.name(expected.mode_id)}→{name}"
-        return Reachability(mode_id, Reach.NEVER, None, reason, rule=machine.rule("transition_exists"))
-    if transition.abnormal_condition_only and not abnormal:
-        reason = f"{machine.arrow(transition)} may only be used under an abnormal condition"
-        return Reachability(mode_id, Reach.NEVER, None, reason, transition, machine.rule("abnormal"))
-    blocked = _blocked(machine, transition, expected, at)
-    if blocked is not None:
-        until, reason = blocked
-        return Reachability(mode_id, Reach.LATER, until, reason, transition, machine.rule("transition_blocked"))
+    transition, until, wrong = judge_transition(machine, expected.mode_id, mode_id, abnormal, expected.timers, at)
+    if wrong is not None:
+        kind = Reach.LATER if until is not None else Reach.NEVER
+        return Reachability(mode_id, kind, until, wrong.reason, transition, wrong.rule)
+    assert transition is not None
     duration = transition.transition_duration
     settle = f", taking {duration} ms" if duration is not UNSET and duration else ""
     return Reachability(mode_id, Reach.NOW, at, f"via {machine.arrow(transition)}{settle}", transition)

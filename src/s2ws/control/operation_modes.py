@@ -13,11 +13,12 @@ OMBC has a single machine; it is stored under the actuator id ``""`` so the mach
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic
 
-from ..errors import InstructionRefused, ResolutionError
+from ..errors import ResolutionError
 from ..messages import (
     CommodityQuantity,
     InstructionStatus,
@@ -27,6 +28,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..rules.single import judge_factor
 from .om_device import DEVICE_POLICY, Executor, ModeChange, OperationModeDevice, Policy, series_element
 from .om_machine import (
     D,
@@ -257,9 +259,7 @@ class OperationModeView(OperationModeState[D], Generic[D, Ins]):
         try:
             factor = self._factor_for_power(actuator_id, mode_id, quantity, value, fill_level=fill_level, at=moment)
         except ResolutionError as error:
-            raise InstructionRefused(
-                machine.rule("instruction_factor"),
-                "/operation_mode_factor",
-                f"operation mode {machine.name(mode_id)}: {error}",
-            ) from error
+            wrong = judge_factor(self.area, math.nan, why=f"operation mode {machine.name(mode_id)}: {error}")
+            assert wrong is not None
+            raise wrong.refusal() from error
         return self._instruct(actuator_id, mode_id, factor, execution_time, now, abnormal, fill_level, record)

@@ -28,6 +28,7 @@ from .memory import (
     _target,
 )
 from .om_machine import Machine, machines_of
+from .om_rules import judge_om_instruction, no_description, unknown_actuator
 from .pebc_rules import judge_pebc_instruction
 from .single import fmt_num, sequence_duration_ms
 
@@ -321,56 +322,19 @@ class ControlTypeRules(ContextMemory):
     def _c_om_instruction(self, m: Any, sender: EnergyManagementRole, now: datetime, out: Out) -> None:
         self._check_instruction_id(m, out)
         area = _OM_AREA[type(m)]
-        ids = OM_RULE_IDS[area]
-        actuator, mode_id, mode_pointer = _target(m)
+        actuator, mode_id, _ = _target(m)
         moment = max(m.execution_time, now)
         description = self._description_at(moment, area)
-        missing_rule = ids["instr_om"] if area == "OMBC" else ids["instr_actuator"]
         if description is None:
-            reason = f"no {area}.SystemDescription is in force at {_iso(moment)}"
-            out.append(finding(missing_rule, mode_pointer if area == "OMBC" else "/actuator_id", reason))
+            out.append(no_description(area, moment))
             return
         machine = description.machines.get(actuator)
         if machine is None:
-            reason = f"{actuator} is not an actuator of {area}.SystemDescription {description.message_id}"
-            out.append(finding(missing_rule, "/actuator_id", reason))
+            out.append(unknown_actuator(area, actuator, description.machines))
             return
-        owner = self._owner(area, actuator)
-        target = machine.modes.get(mode_id)
-        if target is None:
-            out.append(finding(ids["instr_om"], mode_pointer, f"{mode_id} is not an operation mode of {owner}"))
-            return
-        if target.abnormal_condition_only and not m.abnormal_condition:
-            reason = f"operation mode {mode_id} may only be used under an abnormal condition"
-            out.append(finding(ids["abnormal"], "/abnormal_condition", reason))
         active, timers = self._expected(m, actuator, moment, machine)
-        if active is not None and active != mode_id:
-            transition = machine.transitions.get((active, mode_id))
-            if transition is None:
-                reason = f"{owner} has no transition from {active} to {mode_id}"
-                out.append(finding(ids["transition_exists"], mode_pointer, reason))
-            else:
-                if transition.abnormal_condition_only and not m.abnormal_condition:
-                    reason = f"transition {transition.id} may only be used under an abnormal condition"
-                    out.append(finding(ids["abnormal"], "/abnormal_condition", reason))
-                for name in transition.blocking_timers:
-                    until = timers.get(name)
-                    if until is not None and until > moment:
-                        timer = machine.timers.get(name)
-                        label = f" ({timer.diagnostic_label})" if timer and timer.diagnostic_label else ""
-                        reason = (
-                            f"transition {transition.id} is blocked by timer {name}{label} "
-                            f"until {_iso(until)}, after {_iso(moment)}"
-                        )
-                        out.append(finding(ids["transition_blocked"], "/execution_time", reason))
-                        break
-        if isinstance(target, frbc.FRBCOperationMode) and self._ct.fill_level is not None:
-            level = self._ct.fill_level
-            if not any(
-                e.fill_level_range.start_of_range <= level <= e.fill_level_range.end_of_range for e in target.elements
-            ):
-                reason = f"operation mode {mode_id} has no element for the fill level {fmt_num(level)}"
-                out.append(finding(ids["fill_level"], mode_pointer, reason))
+        level = self._ct.fill_level if area == "FRBC" else None
+        out.extend(judge_om_instruction(machine, mode_id, m.abnormal_condition, active, timers, moment, level))
 
     def _a_om_instruction(self, m: Any, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         entry = self._record_instruction(m, now, undo)

@@ -27,7 +27,7 @@ from ..messages.enums import (
 )
 from ..messages.states import INSTRUCTION_TERMINAL
 from .catalogue import finding
-from .om_machine import Machine
+from .om_machine import Area, Machine
 from .session_rules import (
     judge_instruction_id,
 )
@@ -208,7 +208,7 @@ def _cost_pointer(message: Any) -> str | None:
     return None
 
 
-_OM_AREA: Final[dict[type[Any], str]] = {
+_OM_AREA: Final[dict[type[Any], Area]] = {
     ombc.OMBCInstruction: "OMBC",
     frbc.FRBCInstruction: "FRBC",
     ddbc.DDBCInstruction: "DDBC",

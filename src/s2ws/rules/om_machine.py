@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import InstructionRefused
+from ..findings import Finding
 from ..messages import (
     DDBCOperationMode,
     DDBCSystemDescription,
@@ -23,7 +23,16 @@ from ..messages import (
 )
 from .catalogue_om import OM_RULE_IDS
 
-__all__ = ["Area", "Machine", "OMDescription", "OperationMode", "machines_of", "mode_id_of"]
+__all__ = [
+    "Area",
+    "Machine",
+    "OMDescription",
+    "OperationMode",
+    "machines_of",
+    "missing_rule",
+    "mode_id_of",
+    "unknown_mode",
+]
 
 Area = Literal["OMBC", "FRBC", "DDBC"]
 OperationMode = OMBCOperationMode | FRBCOperationMode | DDBCOperationMode
@@ -77,9 +86,7 @@ class Machine:
         """The mode, or a refusal (instr_om) listing the modes there are."""
         mode = self.modes.get(mode_id)
         if mode is None:
-            known = ", ".join(self.modes)
-            reason = f"{mode_id} is not an operation mode of {self.owner} (it has {known})"
-            raise InstructionRefused(self.rule("instr_om"), _mode_pointer(self.area), reason)
+            raise unknown_mode(self, mode_id).refusal()
         return mode
 
     def transition(self, source: str, target: str) -> Transition | None:
@@ -125,3 +132,16 @@ def machines_of(description: OMDescription) -> dict[str, Machine]:
         a.id: _machine(area, a.id, a.operation_modes, a.transitions, a.timers, a.diagnostic_label)
         for a in description.actuators
     }
+
+
+def unknown_mode(machine: Machine, mode_id: str) -> Finding:
+    """instr_om: an instruction names a mode the machine lacks."""
+    known = ", ".join(machine.modes)
+    reason = f"{mode_id} is not an operation mode of {machine.owner} (it has {known})"
+    return Finding(machine.rule("instr_om"), _mode_pointer(machine.area), reason)
+
+
+def missing_rule(area: Area) -> str:
+    """The rule an instruction breaks when its machine is missing: instr_om for OMBC (its one
+    machine is the description's), instr_actuator for FRBC and DDBC."""
+    return OM_RULE_IDS[area]["instr_om" if area == "OMBC" else "instr_actuator"]

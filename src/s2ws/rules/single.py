@@ -34,6 +34,7 @@ __all__ = [
     "check_deep",
     "check_message",
     "fmt_num",
+    "judge_factor",
     "sequence_duration_ms",
     "single_rules",
 ]
@@ -525,14 +526,19 @@ def _om_status(ids: dict[str, str]) -> Callable[[Any], Out]:
     return check
 
 
-def _om_instruction(ids: dict[str, str]) -> Callable[[Any], Out]:
-    rule = ids["instruction_factor"]
+def judge_factor(area: str, factor: float, *, why: str = "", subject: str = "") -> Finding | None:
+    """instruction_factor of ``area``: an operation_mode_factor lies in [0, 1]. ``why``: a reason
+    already known (a power that no factor of the mode gives); ``subject`` leads the reason."""
+    if not why and 0.0 <= factor <= 1.0:
+        return None
+    reason = why or f"{subject}{fmt_num(factor)} is outside [0, 1]"
+    return finding(OM_RULE_IDS[area]["instruction_factor"], "/operation_mode_factor", reason)
 
+
+def _om_instruction(area: str) -> Callable[[Any], Out]:
     def check(m: Any) -> Out:
-        factor = m.operation_mode_factor
-        if 0.0 <= factor <= 1.0:
-            return []
-        return [finding(rule, "/operation_mode_factor", f"{fmt_num(factor)} is outside [0, 1]")]
+        wrong = judge_factor(area, m.operation_mode_factor)
+        return [] if wrong is None else [wrong]
 
     return check
 
@@ -740,10 +746,10 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
     ppbc.PPBCPowerProfileStatus: _profile_status,
     ombc.OMBCSystemDescription: _ombc_description,
     ombc.OMBCStatus: _om_status(_OMBC),
-    ombc.OMBCInstruction: _om_instruction(_OMBC),
+    ombc.OMBCInstruction: _om_instruction("OMBC"),
     frbc.FRBCSystemDescription: _frbc_description,
     frbc.FRBCActuatorStatus: _om_status(_FRBC),
-    frbc.FRBCInstruction: _om_instruction(_FRBC),
+    frbc.FRBCInstruction: _om_instruction("FRBC"),
     frbc.FRBCLeakageBehaviour: _leakage,
     frbc.FRBCFillLevelTargetProfile: _fill_level_target,
     frbc.FRBCUsageForecast: _usage_forecast,
@@ -752,7 +758,7 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
     ddbc.DDBCPresentDemandStatus: _present_demand,
     ddbc.DDBCAverageDemandRateForecast: _usage_forecast,
     ddbc.DDBCActuatorStatus: _om_status(_DDBC),
-    ddbc.DDBCInstruction: _om_instruction(_DDBC),
+    ddbc.DDBCInstruction: _om_instruction("DDBC"),
 }
 
 
