@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..errors import InstructionRefused
 from ..findings import Finding
 from ..messages import (
     ControlType,
@@ -38,6 +37,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..rules.ppbc_rules import no_container, no_selected_sequence, unknown_profile
 from ..rules.single import sequence_duration_ms
 from .ppbc_device import PPBCDevice
 from .ppbc_plan import (
@@ -240,7 +240,7 @@ class PPBCView:
         plan = self._plans.get(profile_id)
         if plan is None:
             why = "was revoked" if profile_id in self._revoked else "is not known"
-            raise InstructionRefused("S2-PPBC-011", "/power_profile_id", f"PowerProfileDefinition {profile_id} {why}")
+            raise unknown_profile(profile_id, why).refusal()
         return plan
 
     def feasible_schedules(self, profile_id: str, now: datetime, *, abnormal: bool = False) -> list[ContainerOptions]:
@@ -296,7 +296,7 @@ class PPBCView:
     ) -> PPBCStartInterruptionInstruction:
         """Pause the container's selected sequence at ``at``: only an interruptible one that is
         (or by its schedule will be) EXECUTING then."""
-        sequence_id = self._selected(profile_id, container_id, "S2-PPBC-018")
+        sequence_id = self._selected(profile_id, container_id, "interrupt")
         problems = self._plan(profile_id).judge_interruption("interrupt", container_id, sequence_id, at, now)
         return self._issue(
             PPBCStartInterruptionInstruction,
@@ -323,7 +323,7 @@ class PPBCView:
         record: bool = True,
     ) -> PPBCEndInterruptionInstruction:
         """Resume the container's sequence at ``at``: only one that is INTERRUPTED then."""
-        sequence_id = self._selected(profile_id, container_id, "S2-PPBC-019")
+        sequence_id = self._selected(profile_id, container_id, "resume")
         problems = self._plan(profile_id).judge_interruption("resume", container_id, sequence_id, at, now)
         return self._issue(
             PPBCEndInterruptionInstruction,
@@ -367,13 +367,12 @@ class PPBCView:
             self._record(message, now)
         return message
 
-    def _selected(self, profile_id: str, container_id: str, rule: str) -> str:
+    def _selected(self, profile_id: str, container_id: str, kind: Kind) -> str:
         plan = self._plan(profile_id)
         i = plan.index.get(container_id)
         if i is None:
-            reason = f"{container_id} is not a container of {profile_id}"
-            raise InstructionRefused("S2-PPBC-012", "/sequence_container_id", reason)
+            raise no_container(profile_id, container_id).refusal()
         selected = plan.slots[i].selected
         if selected is None:
-            raise InstructionRefused(rule, "/power_sequence_id", f"container {container_id} has no selected sequence")
+            raise no_selected_sequence(kind, container_id).refusal()
         return selected.id

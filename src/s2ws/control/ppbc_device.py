@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..errors import InstructionRefused
 from ..messages import (
     CommodityQuantity,
     ControlType,
@@ -22,6 +21,7 @@ from ..messages import (
 )
 from ..messages.base import S2Message
 from ..rules import check_message
+from ..rules.ppbc_rules import unknown_profile
 from ..rules.single import sequence_duration_ms
 from .ppbc_plan import (
     _INSTRUCTIONS,
@@ -108,10 +108,8 @@ class PPBCDevice:
 
     def _check(self, instruction: PPBCInstruction, now: datetime) -> None:
         if instruction.power_profile_id != self.definition.id:
-            reason = (
-                f"PowerProfileDefinition {instruction.power_profile_id} is not the one in force ({self.definition.id})"
-            )
-            raise InstructionRefused("S2-PPBC-011", "/power_profile_id", reason)
+            why = f"is not the one in force ({self.definition.id})"
+            raise unknown_profile(instruction.power_profile_id, why).refusal()
         problems = _judge(self.plan, instruction, now)
         if problems:
             raise problems[0].refusal()

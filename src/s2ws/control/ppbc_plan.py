@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Literal, TypeVar
+from typing import Final, TypeVar
 
 from ..findings import Finding
 from ..messages import (
@@ -25,6 +25,20 @@ from ..messages import (
 )
 from ..messages.base import UNSET
 from ..rules.pebc_rules import amount_of
+from ..rules.ppbc_rules import (
+    Kind,
+    after_aborted,
+    container_taken,
+    find_sequence,
+    judge_after_previous,
+    judge_before_next,
+    judge_window,
+    not_interruptible,
+    not_selected,
+    outside_profile,
+    sequence_abnormal,
+    wrong_state,
+)
 from ..rules.single import sequence_duration_ms
 
 __all__ = ["ContainerOptions", "Kind", "PPBCInstruction", "SequenceOption", "energy_of", "power_sequence"]
@@ -41,23 +55,12 @@ PPBCInstruction = PPBCScheduleInstruction | PPBCStartInterruptionInstruction | P
 """Any of the three instructions a CEM sends under PPBC."""
 _INSTRUCTIONS: Final = (PPBCScheduleInstruction, PPBCStartInterruptionInstruction, PPBCEndInterruptionInstruction)
 
-Kind = Literal["interrupt", "resume"]
-
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def _span(ms: float) -> str:
-    """A duration as a person reads it: 90 min, 45 s, 1500 ms."""
-    ms = round(ms)
-    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
-        if ms and ms % size == 0:
-            return f"{ms // size} {unit}"
-    return f"{ms} ms"
 
 
 def _duration(sequence: PPBCPowerSequence) -> timedelta:
@@ -214,18 +217,12 @@ class _Plan:
     def find(
         self, container_id: str, sequence_id: str, out: list[Finding]
     ) -> tuple[int, _Slot, PPBCPowerSequence] | None:
-        i = self.index.get(container_id)
-        if i is None:
-            reason = f"{container_id} is not a container of {self.definition.id}"
-            out.append(Finding("S2-PPBC-012", "/sequence_container_id", reason))
+        found = find_sequence(self.definition, container_id, sequence_id)
+        if isinstance(found, Finding):
+            out.append(found)
             return None
-        slot = self.slots[i]
-        sequence = slot.sequence(sequence_id)
-        if sequence is None:
-            reason = f"{sequence_id} is not a sequence of container {container_id}"
-            out.append(Finding("S2-PPBC-012", "/power_sequence_id", reason))
-            return None
-        return i, slot, sequence
+        i, sequence = found
+        return i, self.slots[i], sequence
 
     def slot_of(self, instruction_id: str) -> _Slot | None:
         return next((s for s in self.slots if s.schedule_id == instruction_id), None)
@@ -339,86 +336,32 @@ class _Plan:
         i, slot, sequence = found
         if slot.status is not _S.NOT_SCHEDULED:
             assert slot.selected is not None
-            reason = f"container {container_id} is already {slot.status.value} with sequence {slot.selected.id}"
-            if slot.status is _S.SCHEDULED and slot.schedule_id:
-                reason += f"; revoke instruction {slot.schedule_id} first"
-            out.append(Finding("S2-PPBC-020", "/sequence_container_id", reason))
+            schedule_id = slot.schedule_id if slot.status is _S.SCHEDULED else None
+            out.append(container_taken(container_id, slot.status.value, slot.selected.id, schedule_id))
             return out
         aborted = next((s for s in self.slots[:i] if s.status is _S.ABORTED), None)
         if aborted is not None:
-            reason = f"container {aborted.container.id} was aborted, so the containers after it cannot run"
-            out.append(Finding("S2-PPBC-015", "/sequence_container_id", reason))
+            out.append(after_aborted(aborted.container.id))
             return out
-        if sequence.abnormal_condition_only and not abnormal:
-            reason = f"sequence {sequence.id} may only run under an abnormal condition"
-            out.append(Finding("S2-PPBC-013", "/abnormal_condition", reason))
         start = max(execution_time, now)
         end = start + _duration(sequence)
         profile = self.definition
-        if start < profile.start_time or end > profile.end_time:
-            reason = (
-                f"the sequence would run {_iso(start)} to {_iso(end)}, outside "
-                f"[{_iso(profile.start_time)}, {_iso(profile.end_time)}] of {profile.id}"
-            )
-            out.append(Finding("S2-PPBC-014", "/execution_time", reason))
         before = self.slots[i - 1] if i > 0 else None
         before_end = None if before is None else before.end(now)
-        if before is not None and before_end is not None:
-            name = before.container.id
-            if start < before_end:
-                reason = f"the sequence starts at {_iso(start)}, before container {name} ends at {_iso(before_end)}"
-                out.append(Finding("S2-PPBC-015", "/execution_time", reason))
-            elif sequence.max_pause_before is not UNSET and start - before_end > sequence.max_pause_before * _MS:
-                reason = (
-                    f"a pause of {_span((start - before_end) / _MS)} after container {name} exceeds "
-                    f"max_pause_before {_span(sequence.max_pause_before)} of sequence {sequence.id}"
-                )
-                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
         after = self.slots[i + 1] if i + 1 < len(self.slots) else None
+        checks = [sequence_abnormal(sequence, abnormal), outside_profile(profile, start, end)]
+        if before is not None and before_end is not None:
+            checks.append(judge_after_previous(start, before_end, before.container.id, sequence))
         if after is not None and after.selected is not None:
-            after_start = after.start or now
-            name = after.container.id
             pause = after.selected.max_pause_before
-            if end > after_start:
-                reason = f"the sequence would end at {_iso(end)}, after container {name} starts at {_iso(after_start)}"
-                out.append(Finding("S2-PPBC-015", "/execution_time", reason))
-            elif pause is not UNSET and after_start - end > pause * _MS:
-                reason = (
-                    f"the sequence would end {_span((after_start - end) / _MS)} before container {name} starts, "
-                    f"more than its max_pause_before {_span(pause)}"
-                )
-                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
+            checks.append(judge_before_next(end, after.start or now, after.container.id, pause))
+        out.extend(f for f in checks if f is not None)
         if out:
             return out
         window = next((w for w in self.windows(now, abnormal)[i] if w.sequence.id == sequence.id), None)
-        if window is None:
-            reason = (
-                f"sequence {sequence.id} no longer fits in container {container_id}: with the containers "
-                f"around it, it cannot run within [{_iso(profile.start_time)}, {_iso(profile.end_time)}]"
-            )
-            out.append(Finding("S2-PPBC-014", "/execution_time", reason))
-        elif start < window.earliest:
-            reason = (
-                f"the sequence starts at {_iso(start)}, but the containers before {container_id} "
-                f"cannot have run by then; the earliest start is {_iso(window.earliest)}"
-            )
-            out.append(Finding("S2-PPBC-015", "/execution_time", reason))
-        elif start > window.latest:
-            if window.pause_bound:
-                limit = _span(sequence.max_pause_before) if sequence.max_pause_before is not UNSET else "?"
-                reason = (
-                    f"the sequence starts at {_iso(start)}, which exceeds its max_pause_before "
-                    f"{limit} however late the container before it ends; "
-                    f"the latest start is {_iso(window.latest)}"
-                )
-                out.append(Finding("S2-PPBC-016", "/execution_time", reason))
-            else:
-                reason = (
-                    f"the sequence starts at {_iso(start)}, too late for the containers after it to end "
-                    f"by {_iso(profile.end_time)}; the latest start is {_iso(window.latest)}"
-                )
-                out.append(Finding("S2-PPBC-014", "/execution_time", reason))
-        return out
+        bounds = None if window is None else (window.earliest, window.latest, window.pause_bound)
+        wrong = judge_window(profile, container_id, sequence, start, bounds)
+        return [] if wrong is None else [wrong]
 
     def expected(self, slot: _Slot, at: datetime, now: datetime) -> PPBCPowerSequenceStatus:
         """The state ``slot`` should be in at ``at`` ≥ now, given its schedule and the accepted
@@ -448,23 +391,15 @@ class _Plan:
         if found is None:
             return out
         _, slot, sequence = found
-        rule = "S2-PPBC-018" if kind == "interrupt" else "S2-PPBC-019"
-        if kind == "interrupt" and not sequence.is_interruptible:
-            out.append(Finding("S2-PPBC-017", "/power_sequence_id", f"sequence {sequence.id} is not interruptible"))
-            return out
+        if kind == "interrupt" and (wrong := not_interruptible(sequence)) is not None:
+            return [wrong]
         if slot.selected is None or slot.selected.id != sequence.id:
-            held = "no sequence" if slot.selected is None else f"sequence {slot.selected.id}"
-            reason = f"sequence {sequence.id} is not selected in container {container_id} (it holds {held})"
-            out.append(Finding(rule, "/power_sequence_id", reason))
-            return out
+            held = None if slot.selected is None else slot.selected.id
+            return [not_selected(kind, sequence.id, container_id, held)]
         at = max(execution_time, now)
         state = self.expected(slot, at, now)
         wanted = _S.EXECUTING if kind == "interrupt" else _S.INTERRUPTED
-        if state is not wanted:
-            verb = "interrupted" if kind == "interrupt" else "resumed"
-            reason = f"sequence {sequence.id} is {state.value} at {_iso(at)}, so it cannot be {verb}"
-            out.append(Finding(rule, "/execution_time", reason))
-        return out
+        return [] if state is wanted else [wrong_state(kind, sequence.id, state, at)]
 
     # --- reporting ---------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from ..findings import Finding
 from ..messages import ddbc, frbc, ombc, pebc, ppbc
 from ..messages.base import UNSET
 from ..messages.enums import (
@@ -23,19 +24,36 @@ from .memory import (
     Undo,
     _Description,
     _discard,
-    _iso,
     _Status,
     _target,
 )
 from .om_machine import Machine, machines_of
 from .om_rules import judge_om_instruction, no_description, unknown_actuator
 from .pebc_rules import judge_pebc_instruction
+from .ppbc_rules import (
+    Kind,
+    container_taken,
+    find_sequence,
+    judge_after_previous,
+    not_interruptible,
+    not_selected,
+    outside_profile,
+    sequence_abnormal,
+    unknown_profile,
+    wrong_state,
+)
 from .single import fmt_num, sequence_duration_ms
 
 if TYPE_CHECKING:
     pass
 
 __all__ = ["ControlTypeRules"]
+
+
+_RUNNING: Final = frozenset({PPBCPowerSequenceStatus.SCHEDULED, PPBCPowerSequenceStatus.EXECUTING})
+"""Where the context lets an interruption start: it cannot tell a schedule that began from one
+that is yet to begin (a ScheduleInstruction does not say when the RM started it)."""
+_INTERRUPTED: Final = frozenset({PPBCPowerSequenceStatus.INTERRUPTED})
 
 
 class ControlTypeRules(ContextMemory):
@@ -140,37 +158,28 @@ class ControlTypeRules(ContextMemory):
         if profile is None:
             published = self._ct.profiles.get(m.power_profile_id)
             why = "was revoked" if published is not None else "was not received in this session"
-            out.append(
-                finding("S2-PPBC-011", "/power_profile_id", f"PowerProfileDefinition {m.power_profile_id} {why}")
-            )
+            out.append(unknown_profile(m.power_profile_id, why))
             return
-        containers = profile.power_sequences_containers
-        index = next((i for i, c in enumerate(containers) if c.id == m.sequence_container_id), -1)
-        if index < 0:
-            reason = f"{m.sequence_container_id} is not a container of {profile.id}"
-            out.append(finding("S2-PPBC-012", "/sequence_container_id", reason))
+        found = find_sequence(profile, m.sequence_container_id, m.power_sequence_id)
+        if isinstance(found, Finding):
+            out.append(found)
             return
-        sequence = next((s for s in containers[index].power_sequences if s.id == m.power_sequence_id), None)
-        if sequence is None:
-            reason = f"{m.power_sequence_id} is not a sequence of container {m.sequence_container_id}"
-            out.append(finding("S2-PPBC-012", "/power_sequence_id", reason))
-            return
+        index, sequence = found
         key = (profile.id, m.sequence_container_id)
-        state = self._ct.sequences.get(key, (None, PPBCPowerSequenceStatus.NOT_SCHEDULED))
+        held, state = self._ct.sequences.get(key, (None, PPBCPowerSequenceStatus.NOT_SCHEDULED))
         if isinstance(m, ppbc.PPBCScheduleInstruction):
             self._check_schedule(m, profile, index, sequence, now, out)
-        elif isinstance(m, ppbc.PPBCStartInterruptionInstruction):
-            if not sequence.is_interruptible:
-                out.append(finding("S2-PPBC-017", "/power_sequence_id", f"sequence {sequence.id} is not interruptible"))
-            elif state[0] != sequence.id or state[1] not in (
-                PPBCPowerSequenceStatus.SCHEDULED,
-                PPBCPowerSequenceStatus.EXECUTING,
-            ):
-                reason = f"sequence {sequence.id} is {_state_words(state, sequence.id)}, so it cannot be interrupted"
-                out.append(finding("S2-PPBC-018", "/power_sequence_id", reason))
-        elif state[0] != sequence.id or state[1] is not PPBCPowerSequenceStatus.INTERRUPTED:
-            reason = f"sequence {sequence.id} is {_state_words(state, sequence.id)}, not interrupted"
-            out.append(finding("S2-PPBC-019", "/power_sequence_id", reason))
+            return
+        kind: Kind = "interrupt" if isinstance(m, ppbc.PPBCStartInterruptionInstruction) else "resume"
+        if kind == "interrupt" and (wrong := not_interruptible(sequence)) is not None:
+            out.append(wrong)
+            return
+        if state is PPBCPowerSequenceStatus.NOT_SCHEDULED or held != sequence.id:
+            out.append(not_selected(kind, sequence.id, m.sequence_container_id, held))
+            return
+        allowed = _RUNNING if kind == "interrupt" else _INTERRUPTED
+        if state not in allowed:
+            out.append(wrong_state(kind, sequence.id, state, max(m.execution_time, now)))
 
     def _check_schedule(
         self,
@@ -181,38 +190,23 @@ class ControlTypeRules(ContextMemory):
         now: datetime,
         out: Out,
     ) -> None:
-        if sequence.abnormal_condition_only and not m.abnormal_condition:
-            reason = f"sequence {sequence.id} may only run under an abnormal condition"
-            out.append(finding("S2-PPBC-013", "/abnormal_condition", reason))
         start = max(m.execution_time, now)
         end = start + timedelta(milliseconds=sequence_duration_ms(sequence))
-        if start < profile.start_time or end > profile.end_time:
-            reason = (
-                f"the sequence would run {_iso(start)} to {_iso(end)}, outside "
-                f"[{_iso(profile.start_time)}, {_iso(profile.end_time)}] of {profile.id}"
-            )
-            out.append(finding("S2-PPBC-014", "/execution_time", reason))
+        checks = [sequence_abnormal(sequence, m.abnormal_condition), outside_profile(profile, start, end)]
         current = self._ct.schedules.get((profile.id, m.sequence_container_id))
         if current is not None and current.live and current.message_id != m.message_id:
-            reason = f"container {m.sequence_container_id} is already scheduled by instruction {current.message.id}"
-            out.append(finding("S2-PPBC-020", "/sequence_container_id", reason))
-        if index == 0:
-            return
-        previous = self._ct.schedules.get((profile.id, profile.power_sequences_containers[index - 1].id))
-        if previous is None or not previous.live:
-            return
-        prev_sequence = _find_sequence(profile, previous.message)
-        if prev_sequence is None:
-            return
-        prev_end = previous.effective + timedelta(milliseconds=sequence_duration_ms(prev_sequence))
-        if start < prev_end:
-            reason = f"the sequence starts at {_iso(start)}, before the previous container's ends at {_iso(prev_end)}"
-            out.append(finding("S2-PPBC-015", "/execution_time", reason))
-        elif sequence.max_pause_before is not UNSET:
-            pause = (start - prev_end).total_seconds() * 1000
-            if pause > sequence.max_pause_before:
-                reason = f"a pause of {fmt_num(pause)} ms exceeds max_pause_before {sequence.max_pause_before} ms"
-                out.append(finding("S2-PPBC-016", "/execution_time", reason))
+            status = PPBCPowerSequenceStatus.SCHEDULED.value
+            checks.append(
+                container_taken(m.sequence_container_id, status, current.message.power_sequence_id, current.message.id)
+            )
+        if index > 0:
+            before = profile.power_sequences_containers[index - 1].id
+            previous = self._ct.schedules.get((profile.id, before))
+            prev_sequence = None if previous is None or not previous.live else _find_sequence(profile, previous.message)
+            if previous is not None and prev_sequence is not None:
+                prev_end = previous.effective + timedelta(milliseconds=sequence_duration_ms(prev_sequence))
+                checks.append(judge_after_previous(start, prev_end, before, sequence))
+        out.extend(f for f in checks if f is not None)
 
     def _a_ppbc_instruction(self, m: Any, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
         entry = self._record_instruction(m, now, undo)
@@ -381,14 +375,6 @@ def _find_sequence(profile: ppbc.PPBCPowerProfileDefinition, m: Any) -> ppbc.PPB
         if container.id == m.sequence_container_id:
             return next((s for s in container.power_sequences if s.id == m.power_sequence_id), None)
     return None
-
-
-def _state_words(state: tuple[str | None, PPBCPowerSequenceStatus], sequence: str) -> str:
-    if state[0] is None or state[1] is PPBCPowerSequenceStatus.NOT_SCHEDULED:
-        return "not scheduled"
-    if state[0] != sequence:
-        return f"not the one in force (that is {state[0]}, {state[1].value})"
-    return state[1].value
 
 
 _ANNOUNCED: Final[dict[type[Any], tuple[str, str, str]]] = {
