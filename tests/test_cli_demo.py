@@ -63,3 +63,23 @@ async def test_demo_stops_by_itself_after_its_duration() -> None:
     assert any(line.startswith("s2ws demo: --duration 1 s elapsed: the devices end") for line in result.stdout_lines)
     assert result.stdout_lines[-1] == "s2ws demo: done"
     assert not any("CEM -> RM" in line for line in result.stdout_lines)  # --quiet: no live view
+
+
+async def test_a_recorded_demo_replays_strictly_clean(tmp_path: Path) -> None:
+    """The project agrees with itself: its simulators offer no NOT_CONTROLABLE beside a control
+    type (S2-RMD-005), so ``replay --strict`` of a demo finds nothing, not even a warning."""
+    transcript = tmp_path / "demo.jsonl"
+    command = ("demo", "--duration", "3", "--interval", "0.5", "--quiet", "--record", str(transcript))
+    async with asyncio.timeout(DEADLINE), s2ws_command(*command) as demo:
+        result = await demo.finish(DEADLINE)
+    assert result.returncode == 0, result.describe()
+    replayed = subprocess.run(
+        [sys.executable, "-m", "s2ws.cli", "replay", "--strict", str(transcript)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "0 error(s), 0 warning(s)" in replayed.stderr, replayed.stderr
+    assert len({f.session for f in read_transcript(transcript)}) == 2

@@ -212,8 +212,8 @@ def test_revoked_constraints_are_gone() -> None:
     assert view.allowed_limits(L1, EXEC) is None
     error = view.check(instruction, NOW)[0]
     assert (error.rule, error.reason) == ("S2-PEBC-010", "PowerConstraints pc1 were revoked")
-    error = refusal(lambda: view.instruct({L1: [EnvelopeStep(H, 0, 2000)]}, EXEC, NOW))
-    assert error.rule == "S2-PEBC-011" and "no PowerConstraints are in force" in error.reason
+    refused = refusal(lambda: view.instruct({L1: [EnvelopeStep(H, 0, 2000)]}, EXEC, NOW))
+    assert refused.rule == "S2-PEBC-011" and "no PowerConstraints are in force" in refused.reason
 
 
 def test_scheduled_constraints_take_over_from_their_valid_from() -> None:

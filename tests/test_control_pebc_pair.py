@@ -13,7 +13,7 @@ import pytest
 from msgspec.structs import replace
 
 from s2ws.control import EnvelopeStep, PEBCView
-from s2ws.errors import InstructionRefused
+from s2ws.errors import InstructionRefused, RuleViolation
 from s2ws.messages import (
     CommodityQuantity,
     ControlType,
@@ -84,15 +84,16 @@ def test_pv_session() -> None:
     assert second is not None and second.id != first.id and view.constraints_at(at(6)) == first
     assert [c.id for c in view.constraints(at(6))] == [first.id, second.id]
 
-    # An envelope from minute 25 on the old constraints: no rule of the session context catches
-    # it (they are open-ended), but they are superseded by then, so the device rejects it.
+    # An envelope from minute 25 on the old constraints: they are open-ended, but superseded by
+    # then (protocol §3.6). The session context, the view and the device read the one S2-PEBC-011.
     stale = view.instruct({L1: [EnvelopeStep(H, -1000.0, 0.0)]}, at(15), at(6), record=False)
     stale = replace(stale, message_id=new_id(), id=new_id(), execution_time=at(25))
-    view.apply(stale, at(6))  # a view follows what it is told was sent
     mark = loop.mark()
-    loop.send(stale)
-    assert said(loop, mark) == ["InstructionStatusUpdate:REJECTED"]
-    assert sim.device.scheduler.status(stale.id) is S.REJECTED
+    with pytest.raises(RuleViolation, match=r"S2-PEBC-011 at /power_constraints_id: .* superseded"):
+        loop.send(stale)
+    assert said(loop, mark) == []
+    assert [f.rule for f in sim.device.view.check(stale, at(6))] == ["S2-PEBC-011"]
+    assert [f.rule for f in view.check(stale, at(6))] == ["S2-PEBC-011"]
     with pytest.raises(InstructionRefused, match="superseded"):
         view.instruct({L1: [EnvelopeStep(H, -1000.0, 0.0)]}, at(25), at(6), constraints_id=first.id)
 
@@ -116,7 +117,7 @@ def test_pv_session() -> None:
     loop.send(view.revoke(later.id, at(7)))
     assert said(loop, mark, "cem>rm") == ["RevokeObject"]
     assert said(loop, mark) == ["InstructionStatusUpdate:REVOKED"]
-    same_picture(loop, view, sim, cap.id, stale.id, later.id)
+    same_picture(loop, view, sim, cap.id, later.id)
 
     # From minute 20 the derated constraints are in force: the tightest cap of 3.5 kW is 3 kW.
     loop.advance(at(21))

@@ -80,7 +80,7 @@ def test_single_message_rules_reject_with_the_rule_and_value() -> None:
 def test_control_type_check_rejects() -> None:
     def check(item: OMBCInstruction, now: datetime) -> None:
         if item.operation_mode_id == "boost":
-            raise InstructionRefused("S2-OMBC-999", "boost is not allowed now")
+            raise InstructionRefused("S2-OMBC-999", "", "boost is not allowed now")
 
     scheduler: InstructionScheduler[OMBCInstruction] = InstructionScheduler(check)
     decision = scheduler.submit(instruction(T0, mode="boost"), T0)

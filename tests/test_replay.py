@@ -474,3 +474,33 @@ def test_cli_usage_and_io_errors(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_every_replay_rule_is_catalogued() -> None:
     assert set(CATALOGUE) >= FIRES
+
+
+def test_answers_to_two_unreadable_frames_do_not_blame_the_receiver() -> None:
+    """The raw probe: a frame that is not JSON, then a JSON array. Neither has a message_id, so
+    the receiver answers each INVALID_DATA with the all-zero subject id (one answer per frame);
+    replay pairs each answer with its frame instead of calling the second one a repeat."""
+    import json
+
+    from s2ws.session.policy import NIL_ID
+
+    def line(second: int, direction: str, text: str) -> str:
+        return json.dumps({"t": f"2026-01-01T00:00:0{second}Z", "dir": direction, "session": "s1", "text": text})
+
+    answer = json.dumps(
+        {
+            "message_type": "ReceptionStatus",
+            "subject_message_id": NIL_ID,
+            "status": "INVALID_DATA",
+            "diagnostic_label": "not a JSON object",
+        }
+    )
+    lines = [
+        line(1, "rm>cem", "{not json"),
+        line(2, "cem>rm", answer),
+        line(3, "rm>cem", "[1, 2]"),
+        line(4, "cem>rm", answer),
+    ]
+    findings = replay(lines)
+    assert [f.rule for f in findings if f.direction == "cem>rm"] == []
+    assert [f.rule for f in findings] == ["S2-SCHEMA-001", "S2-SCHEMA-001"]

@@ -15,6 +15,7 @@ from s2ws.cli import main
 from s2ws.cli.validate_cmd import check_frame
 from s2ws.messages.states import PHASE_RULES
 from s2ws.rules import CATALOGUE, RuleFinding
+from s2ws.rules.catalogue import OM_RULE_IDS
 from s2ws.rules.docs import AREAS, EXAMPLE_WARNINGS, render
 from s2ws.rules.frames import judge_frame
 
@@ -60,7 +61,7 @@ def test_the_families_of_the_protocol_digest_are_covered() -> None:
 
 
 def test_diagnostic_of_a_finding_without_pointer() -> None:
-    assert RuleFinding("S2-X-001", "error", "", "why").diagnostic == "S2-X-001 at /: why"
+    assert RuleFinding("S2-X-001", "", "why", "error").diagnostic == "S2-X-001 at /: why"
 
 
 def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
@@ -133,3 +134,17 @@ def test_schema_rules_name_decoding_failures() -> None:
         "S2-SCHEMA-002"
     ]
     assert [f.rule for f in judge_frame(b"not json").findings] == ["S2-SCHEMA-001"]
+
+
+def test_operation_mode_rule_ids_are_fixed_not_counted() -> None:
+    """Each OMBC/FRBC/DDBC rule has its number written down: adding or moving a statement never
+    renumbers a published id."""
+    from s2ws.rules import catalogue, catalogue_om
+
+    for area, numbers in catalogue_om._OM_NUMBERS.items():
+        assert len(set(numbers.values())) == len(numbers), area
+        for key, number in numbers.items():
+            assert OM_RULE_IDS[area][key] == f"S2-{area}-{number:03d}"
+    for module in (catalogue, catalogue_om):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        assert "n += 1" not in source and "nonlocal" not in source

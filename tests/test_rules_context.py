@@ -57,6 +57,7 @@ from builders import (
     target_profile,
     usage_forecast,
 )
+from s2ws.control import PEBCView
 from s2ws.errors import InvalidContent
 from s2ws.messages import ppbc
 from s2ws.messages.base import UNSET, S2Message
@@ -71,6 +72,7 @@ from s2ws.messages.enums import (
 from s2ws.messages.states import Phase
 from s2ws.rules import CATALOGUE, SessionContext, ensure_valid_outgoing
 from s2ws.rules.catalogue import OM_RULE_IDS
+from s2ws.session.tracking import InstructionTracker
 
 CT = ControlType
 CEM, RM = EnergyManagementRole.CEM, EnergyManagementRole.RM
@@ -763,7 +765,9 @@ def test_ensure_valid_outgoing_refuses_with_the_diagnostic() -> None:
     s = ready(FRBC)
     with pytest.raises(InvalidContent) as caught:
         ensure_valid_outgoing(frbc_instruction("om9"), s.context, T0)
-    assert caught.value.diagnostic == "S2-FRBC-024 at /operation_mode: om9 is not an operation mode of act1"
+    assert caught.value.diagnostic == (
+        "S2-FRBC-024 at /operation_mode: om9 is not an operation mode of actuator act1 (it has off, on, boost)"
+    )
     ensure_valid_outgoing(frbc_instruction("on"), s.context, T0)
 
 
@@ -884,3 +888,51 @@ def test_a_misplaced_description_of_another_area_is_not_read() -> None:
     fresh.cem(select(FRBC))
     fresh.send(CEM_TO_RM, ombc_description(), answer=None)
     assert fresh.check(RM_TO_CEM, storage_status(120)) == []
+
+
+@pytest.mark.parametrize("repeated", [IS.NEW, IS.ACCEPTED, IS.STARTED])
+def test_repeating_the_present_status_of_an_open_instruction_breaks_no_rule(repeated: IS) -> None:
+    """The standard defines status_type as the instruction's *present* status and forbids only
+    going back and reporting after the end: the context agrees with the session engine here."""
+    s, iid = _instructed(FRBC, frbc_instruction(), repeated)
+    assert s.check(RM_TO_CEM, status_update(iid, repeated)) == []
+    tracker = InstructionTracker(8)
+    tracker.register(iid)
+    tracker.update(iid, repeated)
+    assert tracker.check(iid, repeated) is None
+
+
+@pytest.mark.parametrize(("old", "new"), [(IS.STARTED, IS.ACCEPTED), (IS.SUCCEEDED, IS.SUCCEEDED), (None, IS.NEW)])
+def test_context_and_engine_judge_every_status_report_alike(old: IS | None, new: IS) -> None:
+    s, iid = _instructed(FRBC, frbc_instruction(), *(() if old is None else (old,)))
+    tracker = InstructionTracker(8)
+    tracker.register(iid)
+    if old is not None:
+        tracker.update(iid, old)
+    engine = tracker.check(iid, new)
+    assert s.check(RM_TO_CEM, status_update(iid, new)) == ([] if engine is None else [engine.rule])
+
+
+def test_a_selection_before_any_details_breaks_007_as_the_engine_answers_it() -> None:
+    """Nothing was offered before ResourceManagerDetails, so the RM's engine answers the
+    selection INVALID_CONTENT (S2-SESSION-007); replay reads the same rule, not only the
+    ordering warning 008."""
+    s = Session().handshake()
+    assert s.check(CEM_TO_RM, select(FRBC)) == ["S2-SESSION-007", "S2-SESSION-008"]
+    assert s.check(CEM_TO_RM, select(CT.NO_SELECTION)) == []
+    assert CATALOGUE["S2-SESSION-007"].severity == "error"
+
+
+def test_an_instruction_on_superseded_constraints_breaks_pebc_011_as_the_view_says() -> None:
+    """From its valid_from a newer PowerConstraints supersedes the older ones (protocol §3.6): an
+    envelope that starts later on the old ones is refused under S2-PEBC-011 by the context, as
+    by the CEM's view and the RM's device (one rule function, rules.pebc_rules)."""
+    s = ready(PEBC)
+    s.rm(power_constraints("pc2", valid_from=at(30)))
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(20))) == []
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(60))) == ["S2-PEBC-011"]
+    assert s.check(CEM_TO_RM, pebc_instruction(execution_time=at(60), power_constraints_id="pc2")) == []
+    view = PEBCView()
+    for message in (power_constraints("pc1"), power_constraints("pc2", valid_from=at(30))):
+        view.apply(message, T0)
+    assert [f.rule for f in view.check(pebc_instruction(execution_time=at(60)), T0)] == ["S2-PEBC-011"]

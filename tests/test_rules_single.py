@@ -73,6 +73,7 @@ from s2ws.messages.enums import (
     RoleType,
 )
 from s2ws.rules import CATALOGUE, check_deep, check_message
+from s2ws.rules.catalogue import OM_RULE_IDS
 
 CT = ControlType
 PS = PPBCPowerSequenceStatus
@@ -588,3 +589,13 @@ def test_production_power_range_running_down_is_not_an_error() -> None:
 
 def test_every_message_type_without_rules_yields_nothing() -> None:
     assert check_message(common.SelectControlType(message_id="m1", control_type=CT.NO_SELECTION)) == []
+
+
+def test_inverted_fill_level_ranges_are_errors_alike() -> None:
+    """An inverted range holds no fill level at all: the storage's range (S2-FRBC-013) is an error
+    like an element's (S2-FRBC-010, "shall be smaller" in the standard) and a target's (016)."""
+    rules = OM_RULE_IDS["FRBC"]
+    severities = {CATALOGUE[rules[key]].severity for key in ("element_range", "storage_range", "target_range")}
+    assert severities == {"error"}
+    found = check_message(frbc_description(storage=storage(100, 0)))
+    assert [(f.rule, f.severity) for f in found] == [(rules["storage_range"], "error")]

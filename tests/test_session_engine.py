@@ -913,3 +913,29 @@ def test_message_received_once_per_ok() -> None:
     pair.initialize()
     oks = sum(1 for d, doc in pair.decoded() if d == "cem>rm" and doc.get("status") == "OK")
     assert len(of_type(pair.cem_events, MessageReceived)) == oks
+
+
+def test_one_state_and_its_table_drive_phase_and_flags() -> None:
+    from s2ws.messages.states import Phase
+    from s2ws.session.engine import ALLOWS, State
+
+    pair = Pair.create()
+    cem = pair.cem
+
+    def state() -> State:  # read afresh each time (no narrowing across calls)
+        return cem.state
+
+    assert state() is State.NEW and not cem.started and cem.phase is Phase.HANDSHAKE
+    cem.start(pair.clock.now)
+    assert state() is State.HANDSHAKE and cem.started
+    pair.initialize(FRBC)
+    assert state() is State.OPEN and cem.phase is Phase.INITIALIZED
+    cem.close("enough", pair.clock.now, terminate=True)
+    assert state() is State.CLOSING and cem.closing and not cem.closed and cem.phase is Phase.CLOSED
+    with pytest.raises(SessionClosedError, match="closing"):
+        cem.send(frbc_instruction_om1(), pair.clock.now)
+    pair.pump()
+    assert state() is State.CLOSED and cem.closed and not cem.closing and cem.next_wakeup() is None
+    # the table alone says what a state allows; no flag repeats it
+    assert {state for state, allows in ALLOWS.items() if allows.send} == {State.NEW, State.HANDSHAKE, State.OPEN}
+    assert not {"phase", "started", "closing", "closed"} & set(vars(cem))

@@ -229,11 +229,12 @@ class InstructionRefused(S2Error):
 
     Raised by the CEM's builders before anything is sent, and by an RM's checks to reject what
     arrived. ``rule`` is the catalogue id of the rule it breaks, so a refusal on either side
-    names the same rule; ``reason`` names the values ("transition om1→om0 is blocked by timer
-    timer1 until ...").
+    names the same rule; ``pointer`` is where in the instruction; ``reason`` names the values
+    ("transition om1→om0 is blocked by timer timer1 until ..."). The arguments come in the
+    order of :class:`InvalidContent` and :class:`~s2ws.findings.Finding`: rule, pointer, reason.
     """
 
-    def __init__(self, rule: str, reason: str, *, pointer: str = "") -> None:
+    def __init__(self, rule: str, pointer: str, reason: str) -> None:
         super().__init__(f"{rule}: {reason}")
         self.rule = rule
         self.reason = reason

@@ -89,7 +89,7 @@ class _Instructions(Generic[I]):
         reason = self._dry_run(instruction, max(now, instruction.execution_time))
         if reason is not None:
             log.info("rejecting instruction %s: %s", instruction.id, reason)
-            raise InstructionRefused(DEVICE_POLICY, reason)
+            raise InstructionRefused(DEVICE_POLICY, "", reason)
 
     def on_select(self, control_type: ControlType, now: datetime) -> list[S2Message]:
         out: list[S2Message] = []

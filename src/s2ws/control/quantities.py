@@ -16,14 +16,12 @@ A range may run downwards (a production mode from 0 to -4000 W); nothing here as
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Final, Protocol
 
 from ..errors import ResolutionError
 from ..messages import Commodity, CommodityQuantity, PowerRange
-from ..rules.single import CQ_COMMODITY, fmt_num
+from ..rules.single import CQ_COMMODITY, QUANTITY_UNITS, fmt_num
 
 __all__ = [
     "ENDPOINT_TOLERANCE",
@@ -38,22 +36,6 @@ __all__ = [
     "value_at",
     "value_of",
 ]
-
-QUANTITY_UNITS: Final[Mapping[CommodityQuantity, str]] = MappingProxyType(
-    {
-        CommodityQuantity.ELECTRIC_POWER_L1: "W",
-        CommodityQuantity.ELECTRIC_POWER_L2: "W",
-        CommodityQuantity.ELECTRIC_POWER_L3: "W",
-        CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC: "W",
-        CommodityQuantity.NATURAL_GAS_FLOW_RATE: "l/s",
-        CommodityQuantity.HYDROGEN_FLOW_RATE: "g/s",
-        CommodityQuantity.HEAT_TEMPERATURE: "°C",
-        CommodityQuantity.HEAT_FLOW_RATE: "l/s",
-        CommodityQuantity.HEAT_THERMAL_POWER: "W",
-        CommodityQuantity.OIL_FLOW_RATE: "l/h",
-    }
-)
-"""The unit the standard gives each quantity (oil alone is per hour)."""
 
 ENDPOINT_TOLERANCE: Final = 1e-9
 """Relative to a range's span: a value this close outside an endpoint counts as the endpoint,

@@ -7,8 +7,8 @@ a control type only supplies the check that decides acceptance. It never reads a
 method takes ``now`` and returns the ``InstructionStatusUpdate`` messages to send, and
 ``next_wakeup`` says when the driver should call :meth:`InstructionScheduler.due` again.
 
-Status moves only forward (S2-INSTR-002/003): NEW → ACCEPTED | REJECTED; ACCEPTED → STARTED |
-REVOKED | ABORTED | SUCCEEDED; STARTED → SUCCEEDED | ABORTED | REVOKED. A forbidden move raises
+Status moves only forward (S2-INSTR-002/003), by the table ``messages.states.INSTRUCTION_NEXT``
+that the session engine and the rule context read too. A forbidden move raises
 :class:`InstructionStateError` rather than sending a status the CEM would flag.
 """
 
@@ -21,9 +21,12 @@ from datetime import datetime
 from typing import Final, Generic, Protocol, TypeVar
 
 from ..errors import InstructionRefused, InstructionStateError, InvalidContent
+from ..findings import Finding
 from ..messages import InstructionStatus, InstructionStatusUpdate, new_id
 from ..messages.base import S2Message
+from ..messages.states import INSTRUCTION_TERMINAL, InstructionMove, instruction_move
 from ..rules import CATALOGUE, check_message
+from ..rules.session_rules import judge_instruction_id, unknown_object
 
 __all__ = [
     "TERMINAL",
@@ -34,12 +37,8 @@ __all__ = [
 ]
 
 _S = InstructionStatus
-TERMINAL: Final = frozenset({_S.REJECTED, _S.REVOKED, _S.SUCCEEDED, _S.ABORTED})
+TERMINAL: Final = INSTRUCTION_TERMINAL
 """Statuses after which nothing more is reported for an instruction."""
-_NEXT: Final = {
-    _S.ACCEPTED: frozenset({_S.STARTED, _S.SUCCEEDED, _S.ABORTED, _S.REVOKED}),
-    _S.STARTED: frozenset({_S.SUCCEEDED, _S.ABORTED, _S.REVOKED}),
-}
 
 
 class InstructionLike(Protocol):
@@ -74,7 +73,7 @@ class Decision:
     status: InstructionStatus
     """ACCEPTED or REJECTED (for a resent duplicate: its status now)."""
     messages: list[InstructionStatusUpdate]
-    refusal: InstructionRefused | None = None
+    refusal: Finding | None = None
     duplicate: bool = False
     """The same message arrived again (a resend after TEMPORARY_ERROR): nothing new is sent."""
 
@@ -103,7 +102,7 @@ class Decision:
     def as_invalid_content(self) -> InvalidContent:
         """The refusal as an INVALID_CONTENT error, for a driver that answers that way."""
         assert self.refusal is not None, "an accepted instruction is not invalid"
-        return InvalidContent(self.refusal.rule, self.refusal.pointer, self.refusal.reason)
+        return self.refusal.error()
 
 
 @dataclass(eq=False)
@@ -113,7 +112,7 @@ class _Entry(Generic[InstructionT]):
     status_time: datetime
     seq: int
     handed_out: bool = False
-    refusal: InstructionRefused | None = None
+    refusal: Finding | None = None
     reason: str = ""
 
 
@@ -148,11 +147,9 @@ class InstructionScheduler(Generic[InstructionT]):
         if earlier is not None:
             if earlier.instruction.message_id == instruction.message_id:
                 return Decision(instruction.id, earlier.status, [], earlier.refusal, duplicate=True)
-            raise InvalidContent(
-                "S2-ID-001",
-                "/id",
-                f"instruction id {instruction.id} was already used by message {earlier.instruction.message_id}",
-            )
+            reused = judge_instruction_id(instruction.id, instruction.message_id, earlier.instruction.message_id)
+            assert reused is not None
+            raise reused.error()
         refusal = self._judge(instruction, now)
         self._seq += 1
         if refusal is not None:
@@ -164,16 +161,16 @@ class InstructionScheduler(Generic[InstructionT]):
         heapq.heappush(self._heap, (instruction.execution_time, self._seq, instruction.id))
         return Decision(instruction.id, _S.ACCEPTED, [status_update(instruction.id, _S.ACCEPTED, now)])
 
-    def _judge(self, instruction: InstructionT, now: datetime) -> InstructionRefused | None:
+    def _judge(self, instruction: InstructionT, now: datetime) -> Finding | None:
         if isinstance(instruction, S2Message):
             for item in check_message(instruction):
                 if item.severity == "error":
-                    return InstructionRefused(item.rule, item.reason, pointer=item.pointer)
+                    return item
         if self._check is not None:
             try:
                 self._check(instruction, now)
             except InstructionRefused as refusal:
-                return refusal
+                return Finding.of(refusal)
         return None
 
     # --- time ---------------------------------------------------------------------------------
@@ -226,8 +223,7 @@ class InstructionScheduler(Generic[InstructionT]):
         """
         entry = self._entries.get(instruction_id)
         if entry is None:
-            reason = f"no instruction {instruction_id} was received in this session"
-            raise InvalidContent("S2-REVOKE-002", "/object_id", reason)
+            raise unknown_object("instruction", instruction_id).error()
         if entry.status in TERMINAL:
             return []
         return self._move(instruction_id, _S.REVOKED, now)
@@ -246,8 +242,7 @@ class InstructionScheduler(Generic[InstructionT]):
         entry = self._entries.get(instruction_id)
         if entry is None:
             raise InstructionStateError(f"no instruction {instruction_id} was accepted here")
-        allowed = _NEXT.get(entry.status, frozenset())
-        if status not in allowed:
+        if instruction_move(entry.status, status) is not InstructionMove.FORWARD:
             raise InstructionStateError(
                 f"instruction {instruction_id} is {entry.status.value}; {status.value} cannot follow"
             )

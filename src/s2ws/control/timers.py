@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Literal
 
 from ..messages import DDBCTimerStatus, FRBCTimerStatus, OMBCTimerStatus, Timer, Transition, new_id
+from ..rules.om_machine import Area
 
 __all__ = ["Area", "TimerBook", "TimerStatusMessage", "timer_status"]
 
-Area = Literal["OMBC", "FRBC", "DDBC"]
 TimerStatusMessage = OMBCTimerStatus | FRBCTimerStatus | DDBCTimerStatus
 
 

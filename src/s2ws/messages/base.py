@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -26,6 +26,10 @@ __all__ = [
     "message_type_of",
     "new_id",
 ]
+
+NIL_ID: Final = "00000000-0000-0000-0000-000000000000"
+"""Subject of an INVALID_DATA answer when no message_id could be recovered (s2-python does the
+same): it names no message, so several answers may carry it."""
 
 ID_PATTERN = r"^[A-Za-z0-9\-_:]{2,64}$"
 """The ID pattern as JSON Schema writes it (ECMA-262, where ``$`` only matches at the end)."""

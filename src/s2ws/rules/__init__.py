@@ -7,12 +7,13 @@ message we must not send; ``CATALOGUE`` lists every rule with its id and severit
 
 from __future__ import annotations
 
-from .catalogue import CATALOGUE, Rule, RuleFinding, Severity
+from .catalogue import CATALOGUE, Finding, Rule, RuleFinding, Severity
 from .context import SessionContext, ensure_valid_outgoing
 from .single import check_deep, check_message
 
 __all__ = [
     "CATALOGUE",
+    "Finding",
     "Rule",
     "RuleFinding",
     "SessionContext",

@@ -8,69 +8,21 @@ ambiguous, silent or contradicts itself; a warning never refuses traffic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final
 
+from ..findings import Finding, Severity
 from ..messages.states import PHASE_RULES
+from .catalogue_om import OM_RULE_IDS, declare_om_rules
+from .rule import RULES, E, Rule, W, declare
 
-__all__ = ["CATALOGUE", "Rule", "RuleFinding", "Severity", "finding"]
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One rule: what it demands, how bad a breach is, and which fields it reads."""
-
-    id: str
-    severity: Severity
-    needs_context: bool
-    """True when judging it needs earlier messages of the session (a SessionContext)."""
-    statement: str
-    fields: tuple[str, ...]
-    rejectable: bool = False
-    """A flexibility rule: a receiver may answer OK and then report the instruction REJECTED
-    instead of answering INVALID_CONTENT (both readings exist; replay accepts either)."""
-    deep: bool = False
-    """Judges every value of a long series, which costs more than decoding it: run by
-    ``check_deep`` (validate, replay, SessionContext), not by the receive-path ``check_message``."""
-
-    @property
-    def area(self) -> str:
-        return self.id.split("-")[1]
+__all__ = ["CATALOGUE", "OM_RULE_IDS", "Finding", "Rule", "RuleFinding", "Severity", "finding"]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleFinding:
-    """One breach of one rule in one message."""
+RuleFinding = Finding
+"""The name the rule layer used for :class:`~s2ws.findings.Finding` (the same class)."""
 
-    rule: str
-    severity: Severity
-    pointer: str
-    reason: str
-
-    @property
-    def diagnostic(self) -> str:
-        """The ReceptionStatus ``diagnostic_label``: "<RULE> at <pointer>: <reason>"."""
-        return f"{self.rule} at {self.pointer or '/'}: {self.reason}"
-
-
-E: Final = "error"
-W: Final = "warning"
-_RULES: list[Rule] = []
-
-
-def _rule(
-    rule_id: str,
-    severity: Severity,
-    ctx: bool,
-    statement: str,
-    *fields: str,
-    rejectable: bool = False,
-    deep: bool = False,
-) -> None:
-    _RULES.append(Rule(rule_id, severity, ctx, statement, fields, rejectable, deep))
+_rule = declare
 
 
 # --- decoding (enforced by the codec; listed so every finding has an id) ---------------------
@@ -583,303 +535,8 @@ _rule(
 
 
 # --- operation-mode machinery, once per control type -----------------------------------------
-OM_RULE_IDS: Final[dict[str, dict[str, str]]] = {}
-"""area -> rule key -> id, so the checks name rules by meaning rather than by number."""
+declare_om_rules()
 
-
-def _om_rules(area: str, actuators: bool) -> None:
-    """Rules for OMBC/FRBC/DDBC descriptions, statuses and instructions, numbered per area."""
-    n = 0
-
-    def add(
-        key: str,
-        severity: Severity,
-        ctx: bool,
-        statement: str,
-        *fields: str,
-        rejectable: bool = False,
-        deep: bool = False,
-    ) -> None:
-        nonlocal n
-        n += 1
-        OM_RULE_IDS.setdefault(area, {})[key] = f"S2-{area}-{n:03d}"
-        _rule(f"S2-{area}-{n:03d}", severity, ctx, statement, *fields, rejectable=rejectable, deep=deep)
-
-    scope = "actuator" if actuators else "system description"
-    sd = f"{area}.SystemDescription"
-    om = f"{area}.OperationMode"
-    om_id = f"{om}.Id" if area == "DDBC" else f"{om}.id"
-    instr = f"{area}.Instruction"
-    status = f"{area}.ActuatorStatus" if actuators else "OMBC.Status"
-    om_field = f"{instr}.operation_mode" if area == "FRBC" else f"{instr}.operation_mode_id"
-    commodities = f"{area}.ActuatorDescription.supported_commodit{'es' if area == 'DDBC' else 'ies'}"
-    if actuators:
-        add(
-            "actuator_unique",
-            E,
-            False,
-            "Actuator ids within one system description differ.",
-            f"{area}.ActuatorDescription.id",
-        )
-    add("om_unique", E, False, f"Operation mode ids within one {scope} differ.", om_id)
-    add("transition_unique", E, False, f"Transition ids within one {scope} differ.", "Transition.id")
-    add("timer_unique", E, False, f"Timer ids within one {scope} differ.", "Timer.id")
-    add(
-        "transition_oms",
-        E,
-        False,
-        f"A transition goes from and to operation modes of its {scope}.",
-        "Transition.from",
-        "Transition.to",
-    )
-    add(
-        "transition_timers",
-        E,
-        False,
-        f"A transition starts and is blocked only by timers of its {scope}.",
-        "Transition.start_timers",
-        "Transition.blocking_timers",
-    )
-    where = f"{area}.OperationModeElement.power_ranges" if area == "FRBC" else f"{om}.power_ranges"
-    add("range_per_cq", E, False, "Power ranges name each commodity quantity at most once.", where)
-    if actuators:
-        add(
-            "range_commodity",
-            E,
-            False,
-            "Every power range's commodity quantity belongs to a commodity the actuator supports.",
-            where,
-            commodities,
-        )
-        add("commodities_unique", W, False, "An actuator lists each supported commodity once.", commodities)
-    if area == "FRBC":
-        add(
-            "element_range",
-            E,
-            False,
-            "An operation mode element's fill-level range starts below its end.",
-            "FRBC.OperationModeElement.fill_level_range",
-        )
-        add(
-            "elements_contiguous",
-            E,
-            False,
-            "The elements of an operation mode cover contiguous fill-level ranges without gaps or overlaps.",
-            "FRBC.OperationMode.elements",
-        )
-        add(
-            "elements_cover",
-            W,
-            False,
-            "Every operation mode's elements cover the storage's whole fill-level range.",
-            "FRBC.OperationMode.elements",
-            "FRBC.StorageDescription.fill_level_range",
-        )
-        add(
-            "storage_range",
-            W,
-            False,
-            "The storage's fill-level range starts at or below its end.",
-            "FRBC.StorageDescription.fill_level_range",
-        )
-        add(
-            "leakage_range",
-            E,
-            False,
-            "A leakage element's fill-level range starts below its end.",
-            "FRBC.LeakageBehaviourElement.fill_level_range",
-        )
-        add(
-            "leakage_contiguous",
-            E,
-            False,
-            "Leakage elements cover contiguous fill-level ranges without gaps or overlaps.",
-            "FRBC.LeakageBehaviour.elements",
-        )
-        add(
-            "target_range",
-            E,
-            False,
-            "A fill-level target range starts at or below its end.",
-            "FRBC.FillLevelTargetProfileElement.fill_level_range",
-        )
-    if area == "DDBC":
-        add(
-            "no_transitions",
-            W,
-            False,
-            "An actuator with more than one operation mode describes transitions (the text asks for at least "
-            "one, the schema allows none).",
-            "DDBC.ActuatorDescription.transitions",
-        )
-        add(
-            "demand_range",
-            W,
-            False,
-            "The present demand rate range starts at or below its end.",
-            "DDBC.SystemDescription.present_demand_rate",
-            "DDBC.PresentDemandStatus.present_demand_rate",
-        )
-    add(
-        "status_factor",
-        E,
-        False,
-        "A status reports an operation_mode_factor between 0 and 1.",
-        f"{status}.operation_mode_factor",
-    )
-    add(
-        "instruction_factor",
-        E,
-        False,
-        "An instruction asks for an operation_mode_factor between 0 and 1.",
-        f"{instr}.operation_mode_factor",
-    )
-    add(
-        "previous_same",
-        W,
-        False,
-        "A status's previous operation mode differs from the active one.",
-        f"{status}.previous_operation_mode_id",
-    )
-    add(
-        "previous_pair",
-        W,
-        False,
-        "A status gives previous_operation_mode_id and transition_timestamp together or neither.",
-        f"{status}.previous_operation_mode_id",
-        f"{status}.transition_timestamp",
-    )
-    what = "actuator and operation modes" if actuators else "operation modes"
-    add(
-        "status_refs",
-        E,
-        True,
-        f"A status names the {what} of the current {sd}.",
-        f"{status}.active_operation_mode_id",
-        f"{status}.previous_operation_mode_id",
-    )
-    timer = f"{area}.TimerStatus"
-    add(
-        "timer_refs",
-        E,
-        True,
-        f"A TimerStatus names a timer of the current {sd}" + (" and its actuator." if actuators else "."),
-        f"{timer}.timer_id",
-        *((f"{timer}.actuator_id",) if actuators else ()),
-    )
-    if actuators:
-        add(
-            "instr_actuator",
-            E,
-            True,
-            f"An instruction names an actuator of the {sd} valid at its execution time (not revoked).",
-            f"{instr}.actuator_id",
-        )
-        add("instr_om", E, True, "An instruction names an operation mode of that actuator.", om_field)
-    else:
-        add(
-            "instr_om",
-            E,
-            True,
-            f"An instruction names an operation mode of the {sd} valid at its execution time (not revoked).",
-            om_field,
-        )
-    add(
-        "transition_exists",
-        E,
-        True,
-        "A change of operation mode follows a transition from the mode expected to be active at execution "
-        "time (earlier pending instructions included).",
-        om_field,
-        "Transition.from",
-        "Transition.to",
-        rejectable=True,
-    )
-    add(
-        "transition_blocked",
-        E,
-        True,
-        "The transition is not blocked by a timer that is still running at execution time.",
-        "Transition.blocking_timers",
-        f"{timer}.finished_at",
-        rejectable=True,
-    )
-    add(
-        "abnormal",
-        E,
-        True,
-        "Operation modes and transitions marked abnormal_condition_only are used only under abnormal_condition.",
-        f"{instr}.abnormal_condition",
-        f"{om}.abnormal_condition_only",
-        "Transition.abnormal_condition_only",
-        rejectable=True,
-    )
-    if area == "FRBC":
-        add(
-            "fill_level",
-            E,
-            True,
-            "The requested operation mode has an element for the last reported fill level.",
-            "FRBC.Instruction.operation_mode",
-            "FRBC.StorageStatus.present_fill_level",
-            rejectable=True,
-        )
-        add(
-            "leakage_flag",
-            W,
-            True,
-            "FRBC.LeakageBehaviour is sent only when the storage announced provides_leakage_behaviour.",
-            "FRBC.LeakageBehaviour",
-            "FRBC.StorageDescription.provides_leakage_behaviour",
-        )
-        add(
-            "usage_flag",
-            W,
-            True,
-            "FRBC.UsageForecast is sent only when the storage announced provides_usage_forecast.",
-            "FRBC.UsageForecast",
-            "FRBC.StorageDescription.provides_usage_forecast",
-        )
-        add(
-            "target_flag",
-            W,
-            True,
-            "FRBC.FillLevelTargetProfile is sent only when the storage announced provides_fill_level_target_profile.",
-            "FRBC.FillLevelTargetProfile",
-            "FRBC.StorageDescription.provides_fill_level_target_profile",
-        )
-        add(
-            "storage_level",
-            W,
-            True,
-            "The reported fill level lies inside the storage's fill-level range.",
-            "FRBC.StorageStatus.present_fill_level",
-            "FRBC.StorageDescription.fill_level_range",
-        )
-    if area == "DDBC":
-        add(
-            "demand_flag",
-            W,
-            True,
-            "DDBC.AverageDemandRateForecast is sent only when the description announced "
-            "provides_average_demand_rate_forecast.",
-            "DDBC.AverageDemandRateForecast",
-            "DDBC.SystemDescription.provides_average_demand_rate_forecast",
-        )
-    add(
-        "status_change",
-        W,
-        True,
-        "A status that reports a different operation mode than the last one names the previous mode and the "
-        "transition time.",
-        f"{status}.previous_operation_mode_id",
-        f"{status}.transition_timestamp",
-    )
-
-
-_om_rules("OMBC", actuators=False)
-_om_rules("FRBC", actuators=True)
-_om_rules("DDBC", actuators=True)
 
 # --- revocation ------------------------------------------------------------------------------
 _rule(
@@ -981,12 +638,12 @@ _rule(
     "ReceptionStatus.status",
 )
 
-CATALOGUE: Final[Mapping[str, Rule]] = MappingProxyType({r.id: r for r in _RULES})
-assert len(CATALOGUE) == len(_RULES), "a rule id is listed twice"
+CATALOGUE: Final[Mapping[str, Rule]] = MappingProxyType({r.id: r for r in RULES})
+assert len(CATALOGUE) == len(RULES), "a rule id is listed twice"
 
-_SEVERITY: Final = {r.id: r.severity for r in _RULES}
+_SEVERITY: Final = {r.id: r.severity for r in RULES}
 
 
-def finding(rule: str, pointer: str, reason: str) -> RuleFinding:
+def finding(rule: str, pointer: str, reason: str) -> Finding:
     """A finding with the catalogue's severity for ``rule`` (KeyError for an unknown id)."""
-    return RuleFinding(rule, _SEVERITY[rule], pointer, reason)
+    return Finding(rule, pointer, reason, _SEVERITY[rule])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..codec import get_codec
 from ..errors import DecodeError, InvalidData
 from ..messages.base import S2Message
-from .catalogue import RuleFinding, finding
+from .catalogue import Finding, finding
 from .single import check_deep, check_message
 
 __all__ = ["FrameVerdict", "judge_frame", "schema_finding"]
@@ -23,10 +23,10 @@ class FrameVerdict:
 
     message: S2Message | None
     error: DecodeError | None
-    findings: list[RuleFinding]
+    findings: list[Finding]
 
 
-def schema_finding(error: DecodeError) -> RuleFinding:
+def schema_finding(error: DecodeError) -> Finding:
     """A decoding failure as a finding of S2-SCHEMA-001 (INVALID_DATA) or -002 (INVALID_MESSAGE)."""
     rule = "S2-SCHEMA-001" if isinstance(error, InvalidData) else "S2-SCHEMA-002"
     return finding(rule, error.pointer, error.reason)

@@ -31,7 +31,7 @@ from ..messages.common import ReceptionStatus
 from ..messages.enums import ReceptionStatusValues
 from ..messages.profiles import PROFILES, normalize_version
 from ..messages.states import Phase
-from .catalogue import CATALOGUE, RuleFinding, Severity, finding
+from .catalogue import CATALOGUE, Finding, Severity, finding
 from .context import SessionContext
 from .frames import judge_frame
 from .single import check_deep
@@ -230,7 +230,7 @@ class Replay:
             out.append(_unanswered(session, direction, None, waiting.popleft(), MAX_AWAITED))
         return out
 
-    def _judge_answer(self, state: _Session, status: ReceptionStatus, direction: str) -> list[RuleFinding]:
+    def _judge_answer(self, state: _Session, status: ReceptionStatus, direction: str) -> list[Finding]:
         expected = state.expected[_OPPOSITE[direction]].pop(status.subject_message_id, None)
         if expected is None and status.status is RS.INVALID_DATA:
             waiting = state.anonymous[_OPPOSITE[direction]]
@@ -271,9 +271,7 @@ class Replay:
         return sorted(out, key=lambda f: f.line)
 
     @staticmethod
-    def _tie(
-        record: Record, name: str | None, message_id: str | None, findings: list[RuleFinding]
-    ) -> list[ReplayFinding]:
+    def _tie(record: Record, name: str | None, message_id: str | None, findings: list[Finding]) -> list[ReplayFinding]:
         return [
             ReplayFinding(
                 record.line,

@@ -9,9 +9,10 @@ consequence are ``deep`` rules: :func:`check_deep` runs them (validate, replay, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any, Final
 
 from ..messages import common, ddbc, frbc, ombc, pebc, ppbc
@@ -20,14 +21,39 @@ from ..messages.enums import (
     Commodity,
     CommodityQuantity,
     ControlType,
-    EnergyManagementRole,
     PEBCPowerEnvelopeLimitType,
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
-from .catalogue import OM_RULE_IDS, RuleFinding, finding
+from .catalogue import OM_RULE_IDS, Finding, finding
+from .session_rules import judge_rm_versions
 
-__all__ = ["CQ_COMMODITY", "check_deep", "check_message", "fmt_num", "sequence_duration_ms", "single_rules"]
+__all__ = [
+    "CQ_COMMODITY",
+    "QUANTITY_UNITS",
+    "check_deep",
+    "check_message",
+    "fmt_num",
+    "judge_factor",
+    "sequence_duration_ms",
+    "single_rules",
+]
+
+QUANTITY_UNITS: Final[Mapping[CommodityQuantity, str]] = MappingProxyType(
+    {
+        CommodityQuantity.ELECTRIC_POWER_L1: "W",
+        CommodityQuantity.ELECTRIC_POWER_L2: "W",
+        CommodityQuantity.ELECTRIC_POWER_L3: "W",
+        CommodityQuantity.ELECTRIC_POWER_3_PHASE_SYMMETRIC: "W",
+        CommodityQuantity.NATURAL_GAS_FLOW_RATE: "l/s",
+        CommodityQuantity.HYDROGEN_FLOW_RATE: "g/s",
+        CommodityQuantity.HEAT_TEMPERATURE: "°C",
+        CommodityQuantity.HEAT_FLOW_RATE: "l/s",
+        CommodityQuantity.HEAT_THERMAL_POWER: "W",
+        CommodityQuantity.OIL_FLOW_RATE: "l/h",
+    }
+)
+"""The unit the standard gives each quantity (oil alone is per hour)."""
 
 CQ_COMMODITY: Final[dict[CommodityQuantity, Commodity | None]] = {
     CommodityQuantity.ELECTRIC_POWER_L1: Commodity.ELECTRICITY,
@@ -43,7 +69,7 @@ CQ_COMMODITY: Final[dict[CommodityQuantity, Commodity | None]] = {
 }
 """Which commodity a quantity measures; the standard implies it by the quantity names."""
 
-Out = list[RuleFinding]
+Out = list[Finding]
 
 _OMBC = OM_RULE_IDS["OMBC"]
 _FRBC = OM_RULE_IDS["FRBC"]
@@ -159,9 +185,8 @@ def _handshake(m: common.Handshake) -> Out:
     out: Out = []
     versions = m.supported_protocol_versions
     if versions is UNSET:
-        if m.role is EnergyManagementRole.RM:
-            reason = "an RM's Handshake must list the protocol versions it supports"
-            out.append(finding("S2-HANDSHAKE-001", "/supported_protocol_versions", reason))
+        if (missing := judge_rm_versions(m)) is not None:
+            out.append(missing)
     elif len(versions) > 1 and (index := _first_dup(versions)) >= 0:
         reason = f"{versions[index]!r} is listed twice"
         out.append(finding("S2-HANDSHAKE-002", f"/supported_protocol_versions/{index}", reason))
@@ -501,14 +526,19 @@ def _om_status(ids: dict[str, str]) -> Callable[[Any], Out]:
     return check
 
 
-def _om_instruction(ids: dict[str, str]) -> Callable[[Any], Out]:
-    rule = ids["instruction_factor"]
+def judge_factor(area: str, factor: float, *, why: str = "", subject: str = "") -> Finding | None:
+    """instruction_factor of ``area``: an operation_mode_factor lies in [0, 1]. ``why``: a reason
+    already known (a power that no factor of the mode gives); ``subject`` leads the reason."""
+    if not why and 0.0 <= factor <= 1.0:
+        return None
+    reason = why or f"{subject}{fmt_num(factor)} is outside [0, 1]"
+    return finding(OM_RULE_IDS[area]["instruction_factor"], "/operation_mode_factor", reason)
 
+
+def _om_instruction(area: str) -> Callable[[Any], Out]:
     def check(m: Any) -> Out:
-        factor = m.operation_mode_factor
-        if 0.0 <= factor <= 1.0:
-            return []
-        return [finding(rule, "/operation_mode_factor", f"{fmt_num(factor)} is outside [0, 1]")]
+        wrong = judge_factor(area, m.operation_mode_factor)
+        return [] if wrong is None else [wrong]
 
     return check
 
@@ -716,10 +746,10 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
     ppbc.PPBCPowerProfileStatus: _profile_status,
     ombc.OMBCSystemDescription: _ombc_description,
     ombc.OMBCStatus: _om_status(_OMBC),
-    ombc.OMBCInstruction: _om_instruction(_OMBC),
+    ombc.OMBCInstruction: _om_instruction("OMBC"),
     frbc.FRBCSystemDescription: _frbc_description,
     frbc.FRBCActuatorStatus: _om_status(_FRBC),
-    frbc.FRBCInstruction: _om_instruction(_FRBC),
+    frbc.FRBCInstruction: _om_instruction("FRBC"),
     frbc.FRBCLeakageBehaviour: _leakage,
     frbc.FRBCFillLevelTargetProfile: _fill_level_target,
     frbc.FRBCUsageForecast: _usage_forecast,
@@ -728,16 +758,16 @@ _CHECKS: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
     ddbc.DDBCPresentDemandStatus: _present_demand,
     ddbc.DDBCAverageDemandRateForecast: _usage_forecast,
     ddbc.DDBCActuatorStatus: _om_status(_DDBC),
-    ddbc.DDBCInstruction: _om_instruction(_DDBC),
+    ddbc.DDBCInstruction: _om_instruction("DDBC"),
 }
 
 
-def single_rules(cls: type[S2Message]) -> Callable[[Any], list[RuleFinding]] | None:
+def single_rules(cls: type[S2Message]) -> Callable[[Any], list[Finding]] | None:
     """What :func:`check_message` runs for messages of ``cls`` (None: no single-message rule)."""
     return _CHECKS.get(cls)
 
 
-def check_message(message: S2Message) -> list[RuleFinding]:
+def check_message(message: S2Message) -> list[Finding]:
     """Findings of the context-free rules for one decoded message (empty when it passes).
 
     Fast enough to run after every decode; the ``deep`` rules are in :func:`check_deep`.
@@ -855,7 +885,7 @@ _DEEP: Final[dict[type[S2Message], Callable[[Any], Out]]] = {
 }
 
 
-def check_deep(message: S2Message) -> list[RuleFinding]:
+def check_deep(message: S2Message) -> list[Finding]:
     """Findings of the ``deep`` rules (``Rule.deep``), which ``check_message`` leaves out."""
     check = _DEEP.get(type(message))
     return [] if check is None else check(message)

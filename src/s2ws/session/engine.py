@@ -50,8 +50,12 @@ always immediate.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
 
 from ..codec import Codec, get_codec
 from ..errors import (
@@ -65,6 +69,7 @@ from ..errors import (
     StatusError,
     TemporaryError,
 )
+from ..findings import Finding
 from ..messages.base import ID_MATCH_PATTERN, UNSET, S2Message, message_type_of, new_id
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.common import (
@@ -86,6 +91,13 @@ from ..messages.enums import (
 )
 from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version
 from ..messages.states import Phase, check_allowed
+from ..rules.session_rules import (
+    judge_handshake_role,
+    judge_revoke,
+    judge_rm_versions,
+    judge_select,
+    judge_selected_version,
+)
 from .events import (
     AckTimeout,
     CallbackFailed,
@@ -107,10 +119,10 @@ from .events import (
     UnsolicitedReceptionStatus,
 )
 from .ledger import Entry, Ledger, Lookup, Waiting
-from .policy import NIL_ID, Checker, Finding, RetryPolicy, direction_of
-from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, Problem, object_id_of
+from .policy import NIL_ID, Checker, RetryPolicy, direction_of
+from .tracking import INSTRUCTION_TYPES, InstructionTracker, ObjectRegistry, object_id_of
 
-__all__ = ["Handler", "Session"]
+__all__ = ["ALLOWS", "Allows", "Handler", "Session", "State"]
 
 Handler = Callable[[S2Message], None]
 """Called synchronously inside ``receive`` for an application message that passed every check.
@@ -132,10 +144,52 @@ def _message_id(message: S2Message) -> str:
     return ident
 
 
+class State(Enum):
+    """Where a session is in its life, like websockets' ``State``; :data:`ALLOWS` says what each
+    state permits, so no method reads a combination of flags."""
+
+    NEW = "new"
+    """Created; nothing was sent or received yet."""
+    HANDSHAKE = "handshake"
+    """Our Handshake is queued; the handshake has not completed."""
+    OPEN = "open"
+    """Handshake done: the application's messages flow (the phase table's INITIALIZED)."""
+    CLOSING = "closing"
+    """A SessionRequest was sent or received; the last answers are awaited up to ``close_grace``."""
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Allows:
+    """What one :class:`State` permits."""
+
+    phase: Phase
+    """The phase table's column for this state."""
+    send: bool
+    """The application may send (``send`` raises SessionClosedError otherwise)."""
+    timers: bool
+    """Acknowledgement, retry and handshake timers fire (while closing only the grace does)."""
+    answers_act: bool
+    """A ReceptionStatus may still act: retry a TEMPORARY_ERROR, switch the control type."""
+
+
+ALLOWS: Final[Mapping[State, Allows]] = MappingProxyType(
+    {
+        State.NEW: Allows(Phase.HANDSHAKE, send=True, timers=True, answers_act=True),
+        State.HANDSHAKE: Allows(Phase.HANDSHAKE, send=True, timers=True, answers_act=True),
+        State.OPEN: Allows(Phase.INITIALIZED, send=True, timers=True, answers_act=True),
+        State.CLOSING: Allows(Phase.CLOSED, send=False, timers=False, answers_act=False),
+        State.CLOSED: Allows(Phase.CLOSED, send=False, timers=False, answers_act=False),
+    }
+)
+"""The one table of what each session state allows."""
+
+
 class Session:
     """One S2 session (one WebSocket connection), as a CEM or as an RM.
 
-    Attributes a transport or application reads: ``role``, ``phase`` (states.Phase),
+    Attributes a transport or application reads: ``role``, ``state`` (:class:`State`; ``phase``,
+    ``started``, ``closing`` and ``closed`` are read from it through :data:`ALLOWS`),
     ``selected_version`` (normalized, None before the handshake), ``active_control_type``
     (None when none is active), ``peer_details`` (the RM's latest ResourceManagerDetails, on
     the CEM side), ``details`` (on the RM side, the ResourceManagerDetails it sent),
@@ -189,18 +243,12 @@ class Session:
         self.handshake_timeout = handshake_timeout
         self.close_grace = close_grace
 
-        self.phase = Phase.HANDSHAKE
+        self.state = State.NEW
         self.selected_version: str | None = None
         self.active_control_type: ControlType | None = None
         self.peer_details: ResourceManagerDetails | None = None
         self.details: ResourceManagerDetails | None = None
         self.peer_versions: tuple[str, ...] | None = None
-        self.started = False
-        self.closed = False
-        self.closing = False
-        """A SessionRequest was sent (we wait for its answer) or received (we wait for the answers
-        to what we sent before it), up to ``close_grace``; the phase is CLOSED already, ``closed``
-        follows."""
         self.close_reason: str | None = None
         self.terminated = False
         """A SessionRequest TERMINATE ended the session (either side sent it): a client should not
@@ -223,13 +271,33 @@ class Session:
         self._ours = ObjectRegistry(max_remembered)
         self._theirs = ObjectRegistry(max_remembered)
 
+    @property
+    def phase(self) -> Phase:
+        """The phase table's column for the present state."""
+        return ALLOWS[self.state].phase
+
+    @property
+    def started(self) -> bool:
+        """Our Handshake was queued (or the session closed before it could be)."""
+        return self.state is not State.NEW
+
+    @property
+    def closing(self) -> bool:
+        """A SessionRequest was sent (we wait for its answer) or received (we wait for the answers
+        to what we sent before it), up to ``close_grace``; ``closed`` follows."""
+        return self.state is State.CLOSING
+
+    @property
+    def closed(self) -> bool:
+        return self.state is State.CLOSED
+
     # --- the transport's API --------------------------------------------------------------
 
     def start(self, now: datetime) -> None:
         """The connection is open: queue our Handshake (idempotent)."""
-        if self.started or self.closed:
+        if self.state is not State.NEW:
             return
-        self.started = True
+        self.state = State.HANDSHAKE
         if self.handshake_timeout is not None:
             self._handshake_deadline = now + self.handshake_timeout
         self._queue_own(
@@ -261,9 +329,8 @@ class Session:
         SessionRequest, once queued, makes the session ``closing`` (see ``close``).
         """
         mtype = message_type_of(type(message))
-        if self.closed or self.closing:
-            state = "closed" if self.closed else "closing"
-            raise SessionClosedError(f"the session is {state} ({self.close_reason}); {mtype} was not sent")
+        if not ALLOWS[self.state].send:
+            raise SessionClosedError(f"the session is {self.state.value} ({self.close_reason}); {mtype} was not sent")
         if isinstance(message, _ENGINE_OWNED):
             raise InvalidContent("S2-SESSION-101", "/message_type", f"{mtype} is written by the session engine itself")
         frame = self._codec.encode_checked(message).decode()
@@ -279,9 +346,9 @@ class Session:
             )
         refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
         if refusal is not None:
-            raise InvalidContent(refusal.rule, "/message_type", refusal.reason)
+            raise refusal.error()
         for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
-            raise InvalidContent(problem.rule, problem.pointer, problem.reason)
+            raise problem.error()
         warnings: tuple[str, ...] = ()
         if self.checker is not None:
             errors, warnings = _split(self.checker.check(message, self._out_dir, now))
@@ -307,10 +374,8 @@ class Session:
 
     def next_wakeup(self) -> datetime | None:
         """When ``handle_timeout`` should run next (None: no timer pending)."""
-        if self.closed:
-            return None
-        if self.closing:
-            return self._close_deadline
+        if not ALLOWS[self.state].timers:
+            return self._close_deadline  # None once closed
         deadline = self._ledger.next_deadline()
         hs = self._handshake_deadline if self.phase is Phase.HANDSHAKE else None
         if deadline is None or (hs is not None and hs < deadline):
@@ -320,9 +385,7 @@ class Session:
     def handle_timeout(self, now: datetime) -> None:
         """Fire every timer due at ``now``: AckTimeout, retries, the handshake deadline, and
         while closing only the end of ``close_grace``."""
-        if self.closed:
-            return
-        if self.closing:
+        if not ALLOWS[self.state].timers:
             if self._close_deadline is not None and now >= self._close_deadline:
                 self._finish_closing()
             return
@@ -391,14 +454,14 @@ class Session:
         mtype = message_type_of(type(message))
         refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
         if refusal is not None:
-            self._reject(InvalidContent(refusal.rule, "/message_type", refusal.reason), raw, subject, message, now)
+            self._reject(refusal.error(), raw, subject, message, now)
             return
         decisive = self._decides_handshake(message)
         error: StatusError | None = self._judge_handshake(message) if decisive else None
         problems = self._judge(message, self.peer_role)
-        engine_warnings = tuple(_label(p) for p in problems if not p.error)
+        engine_warnings = tuple(p.diagnostic for p in problems if not p.is_error)
         if error is None:
-            error = next((InvalidContent(p.rule, p.pointer, p.reason) for p in problems if p.error), None)
+            error = next((p.error() for p in problems if p.is_error), None)
         warnings: tuple[str, ...] = ()
         if error is None:
             error, warnings = self._check_incoming(message, now)
@@ -422,21 +485,15 @@ class Session:
     def _judge_handshake(self, message: S2Message) -> InvalidContent | None:
         """Role and version checks; a failure here ends the session (see ``_decides_handshake``)."""
         if isinstance(message, HandshakeResponse):  # we are the RM (the phase table saw to it)
-            if normalize_version(message.selected_protocol_version) in self.versions:
-                return None
-            reason = (
-                f"the CEM selected protocol version {message.selected_protocol_version!r}, "
-                f"but this RM supports only {list(self.versions)}"
-            )
-            return InvalidContent("S2-HANDSHAKE-004", "/selected_protocol_version", reason)
+            lists = {RM: self.versions, CEM: self.peer_versions}
+            wrong = judge_selected_version(message.selected_protocol_version, lists)
+            return None if wrong is None else wrong.error()
         assert isinstance(message, Handshake)
-        if message.role is not self.peer_role:
-            reason = f"the peer says it is a {message.role.value}, like us: a session needs one CEM and one RM"
-            return InvalidContent("S2-HANDSHAKE-003", "/role", reason)
+        wrong = judge_handshake_role(message.role, self.peer_role) or judge_rm_versions(message)
+        if wrong is not None:
+            return wrong.error()
         offered = message.supported_protocol_versions
-        if offered is UNSET:
-            reason = "the RM must list the protocol versions it supports"
-            return InvalidContent("S2-HANDSHAKE-001", "/supported_protocol_versions", reason)
+        assert offered is not UNSET  # judge_rm_versions: the peer is an RM and lists them
         if self._negotiate(offered) is None:
             reason = f"no common protocol version: the RM supports {offered}, this CEM {list(self.versions)}"
             return InvalidContent("S2-SESSION-103", "/supported_protocol_versions", reason)
@@ -530,7 +587,7 @@ class Session:
         kind, entry, message = self._ledger.lookup(subject)
         if kind is Lookup.AWAITING and entry is not None:
             self._events.append(ReceptionStatusReceived(subject, status, entry.message))
-            if status.status is RS.TEMPORARY_ERROR and self.phase is not Phase.CLOSED:
+            if status.status is RS.TEMPORARY_ERROR and ALLOWS[self.state].answers_act:
                 delay = self.retry.delay(entry.attempts)
                 if delay is not None:
                     self._ledger.wait_retry(entry, now + delay)
@@ -557,7 +614,7 @@ class Session:
                 self._finish_closing()  # any answer to our SessionRequest: the peer has heard us
 
     def _on_final_answer(self, message: S2Message, status: ReceptionStatus) -> None:
-        if self.phase is Phase.CLOSED:  # closed or closing: an answer changes nothing any more
+        if not ALLOWS[self.state].answers_act:  # closed or closing: an answer changes nothing any more
             return
         if status.status is RS.OK and isinstance(message, SelectControlType) and self.role is CEM:
             self._activate(message.control_type)  # the RM switched when it answered OK
@@ -568,40 +625,20 @@ class Session:
 
     # --- shared by both directions -------------------------------------------------------------
 
-    def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Problem]:
+    def _judge(self, message: S2Message, sender: EnergyManagementRole) -> list[Finding]:
         """The engine's own cross-message rules (catalogue ids; see policy.CATALOGUE_RULES_USED)."""
         if isinstance(message, SelectControlType):
-            wanted = message.control_type
-            if wanted is ControlType.NO_SELECTION:
-                return []
-            details = self.details if self.role is RM else self.peer_details
-            if details is None:
-                return [
-                    Problem("S2-SESSION-007", "/control_type", "no ResourceManagerDetails yet: nothing was offered")
-                ]
-            if wanted not in details.available_control_types:
-                offered = ", ".join(ct.value for ct in details.available_control_types)
-                reason = f"{wanted.value} was not offered (offered: {offered})"
-                return [Problem("S2-SESSION-007", "/control_type", reason)]
-            return []
+            return judge_select(message.control_type, self.details if self.role is RM else self.peer_details)
         if isinstance(message, InstructionStatusUpdate):
             problem = self._instructions.check(message.instruction_id, message.status_type)
             return [] if problem is None else [problem]
         if isinstance(message, RevokeObject):
             kind, ident = message.object_type.value, message.object_id
-            if sender not in MESSAGE_INFO[kind].senders:
-                reason = f"the {sender.value} cannot revoke a {kind}: only its sender may"
-                return [Problem("S2-REVOKE-001", "/object_type", reason)]
-            state = (self._ours if sender is self.role else self._theirs).state(kind, ident)
-            if state is None:
-                return [Problem("S2-REVOKE-002", "/object_id", f"no {kind} with id {ident!r} was sent in this session")]
-            if state is False:
-                return [Problem("S2-REVOKE-003", "/object_id", f"{kind} {ident!r} was revoked already")]
-            if kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident):
-                reason = (
-                    f"instruction {ident!r} already finished ({self._instructions.get(ident)}); revoking has no effect"
-                )
-                return [Problem("S2-REVOKE-004", "/object_id", reason, error=False)]
+            published = (self._ours if sender is self.role else self._theirs).state(kind, ident)
+            finished = kind in INSTRUCTION_TYPES and self._instructions.is_finished(ident)
+            ended = self._instructions.get(ident) if finished else None
+            wrong = judge_revoke(sender, kind, ident, published, ended)
+            return [] if wrong is None else [wrong]
         return []
 
     def _after_sent(self, message: S2Message, now: datetime) -> None:
@@ -635,7 +672,7 @@ class Session:
     def _complete_handshake(self, version: str) -> None:
         self.selected_version = version
         self._codec = get_codec(version)
-        self.phase = Phase.INITIALIZED
+        self.state = State.OPEN
         self._handshake_deadline = None
         self._events.append(HandshakeCompleted(version))
 
@@ -702,9 +739,8 @@ class Session:
     ) -> None:
         """Accept nothing new and wait, up to the grace, for the answer to our SessionRequest
         (``request``) or, without one, for every answer the peer still owes us."""
-        self.closing = True
+        self.state = State.CLOSING
         self.close_reason = reason
-        self.phase = Phase.CLOSED
         self._handshake_deadline = None
         self._closing_request = request
         self._closing_by_peer = by_peer
@@ -716,12 +752,10 @@ class Session:
         self._mark_closed(reason, self._closing_by_peer, self._closing_reconnect)
 
     def _mark_closed(self, reason: str, by_peer: bool, reconnect: bool = False) -> None:
-        if self.closed:
+        if self.state is State.CLOSED:
             return
-        self.closed = True
-        self.closing = False
+        self.state = State.CLOSED
         self.close_reason = reason
-        self.phase = Phase.CLOSED
         self._handshake_deadline = None
         self._close_deadline = None
         self._events.append(SessionClosed(reason, by_peer, reconnect))
@@ -729,10 +763,6 @@ class Session:
 
 _SESSION_MESSAGES = (Handshake, HandshakeResponse, SessionRequest)
 """Owned by the engine: the application handler is not consulted about them."""
-
-
-def _label(problem: Problem) -> str:
-    return f"{problem.rule} at {problem.pointer or '/'}: {problem.reason}"
 
 
 def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]:
@@ -745,7 +775,4 @@ def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]
 
 def _violation(errors: Sequence[Finding]) -> RuleViolation:
     first = errors[0]
-    rule = str(getattr(first, "rule", "") or first.diagnostic.split(" ", 1)[0])
-    pointer = str(getattr(first, "pointer", "") or "")
-    reason = str(getattr(first, "reason", "") or first.diagnostic)
-    return RuleViolation(rule, pointer, reason, diagnostics=tuple(f.diagnostic for f in errors))
+    return RuleViolation(first.rule, first.pointer, first.reason, diagnostics=tuple(f.diagnostic for f in errors))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
-from ..messages.base import S2Message
+from ..findings import Finding
+from ..messages.base import NIL_ID, S2Message
 from ..messages.enums import EnergyManagementRole
 
 __all__ = [
@@ -30,9 +31,6 @@ __all__ = [
 Direction = Literal["cem>rm", "rm>cem"]
 CEM_TO_RM: Final[Direction] = "cem>rm"
 RM_TO_CEM: Final[Direction] = "rm>cem"
-
-NIL_ID: Final = "00000000-0000-0000-0000-000000000000"
-"""Subject of an INVALID_DATA answer when no message_id could be recovered (s2-python does the same)."""
 
 
 def direction_of(sender: EnergyManagementRole) -> Direction:
@@ -67,17 +65,6 @@ CATALOGUE_RULES_USED: Final = (
     "S2-REVOKE-004",  # revoking a finished instruction has no effect (warning)
 )
 """Catalogue rule ids the engine reports itself (documented in s2ws.rules)."""
-
-
-class Finding(Protocol):
-    """One result of a rule check: ``severity`` is "error" or "warning"; ``diagnostic`` is
-    "<RULE-ID> at <pointer>: <reason>" and becomes the ReceptionStatus label."""
-
-    @property
-    def severity(self) -> str: ...
-
-    @property
-    def diagnostic(self) -> str: ...
 
 
 class Checker(Protocol):

@@ -6,11 +6,14 @@ was evicted is treated as unknown (documented trade-off: memory over perfect rec
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final, NamedTuple
+from typing import Final
 
+from ..findings import Finding
 from ..messages.base import S2Message
 from ..messages.catalogue import MESSAGE_INFO
 from ..messages.enums import InstructionStatus
+from ..messages.states import INSTRUCTION_TERMINAL, InstructionMove, instruction_move
+from ..rules.lifecycle import judge_status_report
 from .ledger import remember
 
 __all__ = [
@@ -18,31 +21,13 @@ __all__ = [
     "TERMINAL_STATUSES",
     "InstructionTracker",
     "ObjectRegistry",
-    "Problem",
     "object_id_of",
 ]
-
-S = InstructionStatus
 
 INSTRUCTION_TYPES: Final = frozenset(name for name in MESSAGE_INFO if name.endswith("Instruction"))
 """The seven instruction message types; each carries an ``id`` that status updates refer to."""
 
-TERMINAL_STATUSES: Final = frozenset({S.REJECTED, S.REVOKED, S.SUCCEEDED, S.ABORTED})
-
-# protocol.md §3.7: NEW -> ACCEPTED | REJECTED; ACCEPTED -> STARTED | REVOKED | ABORTED;
-# STARTED -> SUCCEEDED | ABORTED | REVOKED. Steps may be skipped, so a move is forward when it
-# reaches a later rank; REJECTED answers only a NEW (or not yet reported) instruction.
-_RANK: Final = {S.NEW: 0, S.ACCEPTED: 1, S.STARTED: 2, S.REJECTED: 3, S.REVOKED: 3, S.SUCCEEDED: 3, S.ABORTED: 3}
-
-
-class Problem(NamedTuple):
-    """Why the engine objects to a message. ``error`` False means a warning: received messages
-    pass with a ContentWarning, while ``send`` still refuses to write them."""
-
-    rule: str
-    pointer: str
-    reason: str
-    error: bool = True
+TERMINAL_STATUSES: Final = INSTRUCTION_TERMINAL
 
 
 def object_id_of(message: S2Message) -> str:
@@ -77,21 +62,10 @@ class InstructionTracker:
         if instruction_id not in self._status:
             remember(self._status, instruction_id, None, self._cap)
 
-    def check(self, instruction_id: str, status: InstructionStatus) -> Problem | None:
-        """None when reporting ``status`` for the instruction now is a forward move."""
-        if instruction_id not in self._status:
-            reason = f"no instruction with id {instruction_id!r} was sent in this session"
-            return Problem("S2-INSTR-001", "/instruction_id", reason)
-        old = self._status[instruction_id]
-        if old is None or (old == status and old not in TERMINAL_STATUSES):
-            return None
-        if old in TERMINAL_STATUSES:
-            reason = f"instruction {instruction_id!r} already ended with {old.value}; nothing may follow"
-            return Problem("S2-INSTR-002", "/status_type", reason)
-        if _RANK[status] <= _RANK[old] or (status is S.REJECTED and old is not S.NEW):
-            reason = f"instruction {instruction_id!r} cannot move from {old.value} to {status.value}"
-            return Problem("S2-INSTR-003", "/status_type", reason, error=False)
-        return None
+    def check(self, instruction_id: str, status: InstructionStatus) -> Finding | None:
+        """None when the RM may report ``status`` for the instruction now (S2-INSTR-001..003)."""
+        known = instruction_id in self._status
+        return judge_status_report(instruction_id, known, self._status.get(instruction_id), status)
 
     def is_finished(self, instruction_id: str) -> bool:
         return self._status.get(instruction_id) in TERMINAL_STATUSES
@@ -99,7 +73,11 @@ class InstructionTracker:
     def update(self, instruction_id: str, status: InstructionStatus) -> tuple[bool, InstructionStatus | None]:
         """Record ``status`` if it moves the instruction forward; returns (changed, previous)."""
         previous = self._status.get(instruction_id)
-        if previous is not None and _RANK[status] <= _RANK[previous]:
+        move = instruction_move(previous, status)
+        # the furthest status wins: a terminal one ends the instruction even when it came out of order
+        if move is not InstructionMove.FORWARD and (
+            move is not InstructionMove.BACKWARD or status not in TERMINAL_STATUSES
+        ):
             return False, previous
         remember(self._status, instruction_id, status, self._cap)
         return True, previous

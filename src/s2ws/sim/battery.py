@@ -144,7 +144,7 @@ class BatterySim:
             manufacturer="s2ws",
             model="simulated battery",
             instruction_processing_delay=500,
-            available_control_types=[ControlType.FILL_RATE_BASED_CONTROL, ControlType.NOT_CONTROLABLE],
+            available_control_types=[ControlType.FILL_RATE_BASED_CONTROL],
             provides_forecast=False,
             provides_power_measurement_types=[PHASE],
         )

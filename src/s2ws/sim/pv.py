@@ -112,7 +112,7 @@ class PVSim:
             manufacturer="s2ws",
             model="simulated inverter",
             instruction_processing_delay=1000,
-            available_control_types=[ControlType.POWER_ENVELOPE_BASED_CONTROL, ControlType.NOT_CONTROLABLE],
+            available_control_types=[ControlType.POWER_ENVELOPE_BASED_CONTROL],
             provides_forecast=True,
             provides_power_measurement_types=[L1],
         )
