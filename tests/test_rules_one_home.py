@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from builders import T0, ombc_description, revoke
-
 from conftest import REPO
 from s2ws.control.operation_modes import DescriptionBook
 from s2ws.messages import OMBCSystemDescription
