@@ -317,6 +317,9 @@ def check_command(line: str, block: Block) -> None:
     if words[0] == "make":
         makefile = (REPO / "Makefile").read_text(encoding="utf-8")
         for target in words[1:]:
+            if re.fullmatch(r"[A-Z_]+=\S*", target):  # make fuzz FUZZ_SECONDS=600: a variable, not a target
+                assert re.search(rf"^{target.split('=')[0]} \?=", makefile, re.MULTILINE), f"{block.where}: no {target}"
+                continue
             assert re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE), f"{block.where}: no make {target}"
     elif words[0] == "s2ws":
         if "[" in code or "|" in code:
