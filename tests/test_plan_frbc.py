@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from s2ws.control import FRBCView
-from s2ws.messages import ControlType
+from s2ws.messages import ControlType, FRBCInstruction
 from s2ws.plan import Planner, PriceCurve, Site, device_model
 from s2ws.sim import BatteryDeviceSim, BatteryParams, Loopback, ReadableIds
 
@@ -59,7 +59,8 @@ def test_battery_charges_cheap_and_discharges_dear() -> None:
     assert plan.objective_value == pytest.approx(0.10 * 10 / 0.95 - 0.40 * 10 * 0.95, abs=1e-3)
     # Instructions go through the view, each accepted by its preflight and counted as pending.
     instructions = plan.instructions("bat", view, T0, T0 + timedelta(hours=8))
-    assert instructions and all(T0 <= i.execution_time < T0 + timedelta(hours=8) for i in instructions)
+    assert instructions and all(isinstance(i, FRBCInstruction) for i in instructions)
+    assert all(T0 <= i.execution_time < T0 + timedelta(hours=8) for i in instructions if isinstance(i, FRBCInstruction))
     assert len(view.pending_instructions()) == len(instructions)
 
 
