@@ -87,7 +87,13 @@ class LinearProgram:
         self.row_upper.append(upper)
 
     def solve(
-        self, *, time_limit: float, gap: float = 0.005, start: Mapping[Hashable, float] | None = None
+        self,
+        *,
+        time_limit: float,
+        gap: float = 0.005,
+        abs_gap: float = 0.0,
+        start: Mapping[Hashable, float] | None = None,
+        options: Mapping[str, float | int | bool | str] | None = None,
     ) -> Solution:
         began = time.perf_counter()
         h = highspy.Highs()  # type: ignore[no-untyped-call]
@@ -95,7 +101,11 @@ class LinearProgram:
         h.setOptionValue("threads", 1)
         h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("mip_rel_gap", float(gap))
+        if abs_gap > 0:
+            h.setOptionValue("mip_abs_gap", float(abs_gap))
         h.setOptionValue("random_seed", 1)
+        for key, option in (options or {}).items():
+            h.setOptionValue(key, option)
         lp = highspy.HighsLp()
         lp.num_col_ = self.num_cols
         lp.num_row_ = self.num_rows
