@@ -378,7 +378,7 @@ def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> Devic
             if f_col is None:
                 factor = previous[1] if previous[0] == mode_id and previous[1] is not None else 0.0
             else:
-                factor = min(1.0, max(0.0, round(values[f_col], 6)))
+                factor = min(1.0, max(0.0, values[f_col]))
             steps.append(ModeStep(mode_id, factor))
             previous = (mode_id, factor)
         modes[actuator.id] = tuple(steps)
