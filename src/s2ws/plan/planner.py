@@ -290,7 +290,7 @@ class Planner:
             return _hold(now, grid, devices, seconds, stats)
         with self._lock:
             self._last = {n: v for n, v in zip(lp.names, values, strict=True) if isinstance(n, tuple)}
-        return _read(now, grid, handles, values, status, objective, seconds, stats)
+        return _read(now, grid, handles, values, status, objective, seconds, stats, site.penalties.fill_target)
 
     def _pass(
         self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float
@@ -396,7 +396,7 @@ def _when(grid: Grid, steps: list[int]) -> str:
 
 _WHY = {
     "fill_level_target.low": "the storage cannot reach the target band in time (or reaching it costs more than "
-    "the penalty of {pen} per unit and hour)",
+    "the penalty of {pen:g} per unit and hour)",
     "fill_level_target.high": "the level cannot be kept under the target band (usage, leakage or a mode that "
     "cannot stop)",
     "fill_level_range.low": "the usage and leakage empty the storage faster than its actuators can fill it",
@@ -407,7 +407,7 @@ _WHY = {
 }
 
 
-def _relaxations(handles: Handles, values: Sequence[float], site: Site | None = None) -> tuple[Relaxation, ...]:
+def _relaxations(handles: Handles, values: Sequence[float], penalty: float) -> tuple[Relaxation, ...]:
     grouped: dict[tuple[str | None, str], list[tuple[int, float, str, float]]] = {}
     for slack in handles.slacks:
         amount = values[slack.column]
@@ -419,7 +419,7 @@ def _relaxations(handles: Handles, values: Sequence[float], site: Site | None = 
     for (device, constraint), rows in grouped.items():
         worst = max(rows, key=lambda r: r[1])
         steps = [r[0] for r in rows]
-        why = _WHY.get(constraint, "keeping it is impossible or costs more than its penalty").format(pen="set")
+        why = _WHY.get(constraint, "keeping it is impossible or costs more than its penalty").format(pen=penalty)
         reason = (
             f"{constraint} {worst[3]:g} missed by up to {worst[1]:.3g} {worst[2]} over {len(steps)} step(s), "
             f"{_when(handles.grid, steps)}: {why}"
@@ -437,6 +437,7 @@ def _read(
     objective: float,
     seconds: float,
     stats: Mapping[str, int],
+    penalty: float,
 ) -> Plan:
     plans: dict[str, DevicePlan] = {}
     for rid, dev in handles.devices.items():
@@ -454,7 +455,7 @@ def _read(
         status,
         objective,
         seconds,
-        _relaxations(handles, values),
+        _relaxations(handles, values, penalty),
         MappingProxyType(plans),
         site_import,
         stats,
