@@ -269,10 +269,11 @@ class Planner:
     def plan(self, devices: Sequence[DeviceModel], now: datetime) -> Plan:
         """Solve the site's MILP for ``devices`` from ``now``, warm-started from the last plan.
 
-        Above ``Site.decompose_above`` devices, or when the last plan does not cover most of
-        this one's binaries (the first plan, new devices), one device-by-device pass comes first
-        (each device planned against the site with the ones before it as a fixed load); it is a
-        complete plan on its own, which the whole model then improves with the time left.
+        With several devices, a device-by-device pass comes first (each device planned against
+        the site with the ones before it as a fixed load, warm-started from the last plan): a
+        complete plan on its own, found in a fraction of the time, which the whole model then
+        improves with the time left. A whole model that has not found anything better by its
+        time limit still returns that plan, so a loaded machine costs quality, never a plan.
         """
         began = time.perf_counter()
         site = self.site
@@ -281,9 +282,7 @@ class Planner:
             start = dict(self._last)
         passed: dict[Hashable, float] | None = None
         lp, handles = build(site, grid, devices)
-        integers = [n for n, flag in zip(lp.names, lp.integer, strict=True) if flag]
-        covered = sum(1 for n in integers if n in start) / max(len(integers), 1)
-        if len(devices) > 1 and (len(devices) > site.decompose_above or covered < 0.8):
+        if len(devices) > 1 and site.decompose:
             passed = self._pass(grid, devices, start, began)
             start.update(passed)
         stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
@@ -320,7 +319,7 @@ class Planner:
         site = self.site
         fixed = [0.0] * grid.size
         values: dict[Hashable, float] = {}
-        share = 0.6 * site.time_limit_s / len(devices)
+        share = 0.5 * site.time_limit_s / len(devices)
         for device in devices:
             sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, fixed, strict=True)))
             lp, handles = build(site, sub_grid, [device])
