@@ -319,7 +319,7 @@ class Planner:
         site = self.site
         fixed = [0.0] * grid.size
         values: dict[Hashable, float] = {}
-        share = 0.5 * site.time_limit_s / len(devices)
+        share = max(0.5 * site.time_limit_s / len(devices), 0.3)  # a device needs presolve and a root
         for device in devices:
             sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, fixed, strict=True)))
             lp, handles = build(site, sub_grid, [device])
