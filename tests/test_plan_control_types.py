@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from rule_fixtures import (
+from builders import (
     L1,
     T0,
     ddbc_actuator,

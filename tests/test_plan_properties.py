@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rule_fixtures import (
+from builders import (
     CEM_TO_RM,
     T0,
     Session,

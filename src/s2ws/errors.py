@@ -30,6 +30,7 @@ S2Error                                   -
 |   +-- InstructionStateError             -
 +-- InstructionRefused                    -
 +-- ResolutionError (also ValueError)     -
++-- SiteFileError (also ValueError)       -
 ```
 
 ``InstructionRefused`` never becomes a ReceptionStatus: an RM's device model that refuses an

@@ -326,7 +326,7 @@ class OperationModeDevice(OperationModeState[D], Generic[D, Ins]):
 
     def _extra_messages(self, now: datetime) -> list[S2Message]:
         """What a control type sends after the statuses on activation (storage, forecasts, ...);
-        kept messages are sent again under fresh message ids (:func:`renewed`)."""
+        kept messages are sent again under fresh message ids (:func:`~s2ws.control.om_machine.renewed`)."""
         return []
 
 

@@ -125,7 +125,7 @@ class OperationModeState(Generic[D]):
         fill_level: float | None = None,
         exclude: str | None = None,
     ) -> OperationMode:
-        """Raise :class:`InstructionRefused` unless "mode at factor from ``at``" is valid then.
+        """Raise :class:`~s2ws.errors.InstructionRefused` unless "mode at factor from ``at``" is valid then.
 
         The order follows the catalogue: factor, actuator and mode ids, abnormal-only mode,
         transition from the expected mode, abnormal-only transition, blocking timers, and (FRBC)

@@ -70,7 +70,7 @@ class _Running:
 class PEBCDevice:
     """The RM side of PEBC for one device: publish constraints, judge and follow envelopes.
 
-    The device author supplies the allowed limit ranges (see :func:`limit_ranges`) and, when the
+    The device author supplies the allowed limit ranges (see :func:`~s2ws.control.pebc_view.limit_ranges`) and, when the
     device needs energy in a window (an EV by its departure), energy constraints. Received
     instructions are judged by a :class:`PEBCView` of the device's own messages, so the RM
     refuses exactly what a CEM's view would not have built. Accepted instructions start at

@@ -338,7 +338,7 @@ class PEBCView:
         """A PEBC.Instruction with one envelope per quantity, each starting at ``execution_time``.
 
         It refers to the constraints in force when it takes effect (or ``constraints_id``).
-        Raises :class:`InstructionRefused` with the first reason the RM could refuse it, so an
+        Raises :class:`~s2ws.errors.InstructionRefused` with the first reason the RM could refuse it, so an
         instruction that leaves here breaks no rule of the standard. With ``record`` the view
         follows its status updates (:meth:`instruction_status`).
         """
@@ -386,7 +386,7 @@ class PEBCView:
         value on the safe side (a cap of 2500 W with allowed [0, 2000] ∪ [3000, 4000] gives
         2000), or to the nearest allowed at all when nothing is on that side. Inside the window
         of an EnergyConstraint the envelope covers, the limits are then relaxed just enough to
-        leave the energy the device needs. Raises :class:`InstructionRefused` when no valid
+        leave the energy the device needs. Raises :class:`~s2ws.errors.InstructionRefused` when no valid
         envelope exists (no constraints, unknown quantity, past ``valid_until``, no room).
         """
         total = _ms(duration)

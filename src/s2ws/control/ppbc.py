@@ -247,7 +247,7 @@ class PPBCView:
     def feasible_schedules(self, profile_id: str, now: datetime, *, abnormal: bool = False) -> list[ContainerOptions]:
         """For each container in order: its state and the sequences that may still be scheduled,
         each with its earliest and latest start. Abnormal-only sequences are offered only when
-        ``abnormal`` is true. Raises :class:`InstructionRefused` (S2-PPBC-011) for an unknown profile.
+        ``abnormal`` is true. Raises :class:`~s2ws.errors.InstructionRefused` (S2-PPBC-011) for an unknown profile.
         """
         return self._plan(profile_id).options(now, abnormal)
 
@@ -267,7 +267,7 @@ class PPBCView:
         instruction_id: str | None = None,
         record: bool = True,
     ) -> PPBCScheduleInstruction:
-        """A ScheduleInstruction starting the sequence at ``start``, or :class:`InstructionRefused`
+        """A ScheduleInstruction starting the sequence at ``start``, or :class:`~s2ws.errors.InstructionRefused`
         naming the first rule it would break (window, order, max_pause_before, abnormal, a
         container already scheduled, ...)."""
         problems = self._plan(profile_id).judge_schedule(container_id, sequence_id, start, abnormal, now)

@@ -46,7 +46,7 @@ __all__ = ["PPBCDevice"]
 class PPBCDevice:
     """The RM side of PPBC for one task: publish the definition, follow the CEM's choices.
 
-    Instructions are judged by the same model a :class:`PPBCView` builds with. Accepted
+    Instructions are judged by the same model a :class:`~s2ws.control.ppbc.PPBCView` builds with. Accepted
     ScheduleInstructions start their sequence at execution_time (STARTED) and SUCCEED when it
     finishes; a sequence whose start comes while the container before it still runs (it was
     interrupted) waits for it. Interruption instructions take effect at their execution_time
@@ -118,7 +118,7 @@ class PPBCDevice:
         """React to a message from the CEM: SelectControlType, a PPBC instruction, its revocation.
 
         An accepted ScheduleInstruction is followed by the PowerProfileStatus it changes. Raises
-        :class:`InvalidContent` where the ReceptionStatus should say so: revoking an unknown
+        :class:`~s2ws.errors.InvalidContent` where the ReceptionStatus should say so: revoking an unknown
         instruction and, with ``strict_ids``, an instruction naming unknown ids.
         """
         if isinstance(message, SelectControlType):

@@ -1,6 +1,6 @@
 """Immutable snapshots of what a control-type view knows, in the terms the optimiser uses.
 
-:func:`device_model` runs on the thread that owns the view and copies out everything a plan
+:func:`~s2ws.plan.device_model` runs on the thread that owns the view and copies out everything a plan
 needs (modes, transitions, timers, the state now, forecasts), so the solve can run elsewhere.
 Powers are in W: the electric quantities of a range are added up (``3_PHASE_SYMMETRIC`` is the
 total of the three phases); natural gas (l/s) is kept apart so the site's gas price applies.

@@ -239,7 +239,7 @@ def _instruct(
         return view.instruct(step.mode_id, step.factor, at, now)
     if isinstance(view, DDBCView):
         return view.instruct(actuator_id, step.mode_id, step.factor, at, now)
-    raise InstructionRefused("", f"no instructions for a {type(view).__name__}")
+    raise InstructionRefused("", "", f"no instructions for a {type(view).__name__}")
 
 
 class Planner:

@@ -186,7 +186,7 @@ class Site:
     mip_abs_gap: float = 0.01
     """Absolute gap in the objective's money (a cent by default)."""
     decompose: bool = True
-    """Start from a device-by-device pass (see :meth:`Planner.plan`)."""
+    """Start from a device-by-device pass (see :meth:`~s2ws.plan.Planner.plan`)."""
     gas_price: float = 0.0
     """Per m³ of natural gas (l/s flows of hybrid appliances)."""
     penalties: Penalties = field(default_factory=Penalties)

@@ -565,7 +565,7 @@ def _outgoing_direction(message: S2Message, context: SessionContext | None) -> s
 def ensure_valid_outgoing(
     message: S2Message, context: SessionContext | None, now: datetime, *, direction: str | None = None
 ) -> None:
-    """Raise :class:`InvalidContent` (the first error's diagnostic) when ``message`` must not be sent.
+    """Raise :class:`~s2ws.errors.InvalidContent` (the first error's diagnostic) when ``message`` must not be sent.
 
     Without a context only the single-message rules run. ``direction`` defaults to the one the
     message type implies (ReceptionStatus and SessionRequest may need it spelled out).

@@ -145,7 +145,7 @@ def element_for(
 
     Elements are contiguous, so a boundary level belongs to two of them; the one that starts
     there wins (ranges read as [start, end), the topmost also holds its end). A level outside
-    every element raises :class:`InstructionRefused` (the FRBC fill_level rule).
+    every element raises :class:`~s2ws.errors.InstructionRefused` (the FRBC fill_level rule).
     """
     found = _element(mode, fill_level, owner, rule)
     if isinstance(found, Finding):
