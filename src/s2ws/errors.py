@@ -29,6 +29,7 @@ __all__ = [
     "SessionClosedError",
     "SessionError",
     "StatusError",
+    "StoreError",
     "TemporaryError",
     "TransportConfigError",
     "TransportError",
@@ -213,3 +214,7 @@ class ResolutionError(S2Error, ValueError):
 class InstructionStateError(SessionError):
     """The application asked for an instruction status move the lifecycle forbids (backwards,
     after a terminal status) or named an instruction that was never accepted."""
+
+
+class StoreError(S2Error):
+    """The history database cannot be opened, migrated or written (names the file and the reason)."""
