@@ -51,6 +51,7 @@ from ..messages.ddbc import DDBCInstruction
 from ..messages.enums import InstructionStatus, ReceptionStatusValues
 from ..messages.frbc import FRBCInstruction
 from ..messages.ombc import OMBCInstruction
+from ..messages.pebc import PEBCInstruction
 from ..session.events import (
     ControlTypeSelected,
     HandshakeCompleted,
@@ -89,6 +90,7 @@ _QUIET = (
 _DESCRIPTIONS = ("SystemDescription", "PowerConstraints", "PowerProfileDefinition")
 _REPLAN_ON = (InstructionStatus.REJECTED, InstructionStatus.ABORTED)
 _NOT_STARTED = (None, InstructionStatus.ACCEPTED)
+_ENDED_EARLY = (InstructionStatus.REJECTED, InstructionStatus.REVOKED, InstructionStatus.ABORTED)
 _ANSWERED_OK = (ReceptionStatusValues.OK, ReceptionStatusValues.TEMPORARY_ERROR)
 _encoder = msgspec.json.Encoder()
 
@@ -376,7 +378,8 @@ class PlannerCEM(CEM):
             sig = signature(message)
             ident = str(getattr(message, "id", ""))
             known = self.history is not None and ident in self.history.known
-            if sig in pending or sig in sent or known or self._refused_lately(rm, message, start):
+            repeated = sig in pending or sig in sent or _envelope_in_force(rm, message, start + self.step / 2)
+            if repeated or known or self._refused_lately(rm, message, start):
                 _forget(view, ident)  # it was counted as pending when it was built
                 continue
             try:
@@ -457,6 +460,29 @@ def _still_planned(plan: Plan, resource_id: str, message: S2Message) -> bool:
     index = plan.step_index(message.execution_time)
     step = None if device is None or index is None else device.mode(actuator, index)
     return step is not None and step.mode_id == mode and abs(step.factor - factor) < 1e-4
+
+
+def _limits(instruction: PEBCInstruction) -> list[tuple[str, list[tuple[float, float]]]]:
+    return [
+        (e.commodity_quantity.value, [(x.lower_limit, x.upper_limit) for x in e.power_envelope_elements])
+        for e in instruction.power_envelopes
+    ]
+
+
+def _envelope_in_force(rm: RMHandle, message: S2Message, until: datetime) -> bool:
+    """A PEBC instruction whose limits the last one in force already sets, up to ``until``: a
+    rolling horizon would otherwise send the same envelope again at every replan."""
+    if not isinstance(message, PEBCInstruction):
+        return False
+    last = next((r for r in reversed(rm.instructions.values()) if isinstance(r.message, PEBCInstruction)), None)
+    if last is None or last.refused is not None or last.status in _ENDED_EARLY:
+        return False
+    previous = last.message
+    assert isinstance(previous, PEBCInstruction)
+    if _limits(previous) != _limits(message) or previous.power_constraints_id != message.power_constraints_id:
+        return False
+    spans = [sum(x.duration for x in e.power_envelope_elements) for e in previous.power_envelopes]
+    return previous.execution_time + timedelta(milliseconds=min(spans)) >= until
 
 
 def _forget(view: Any, ident: str) -> None:
