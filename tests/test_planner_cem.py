@@ -15,6 +15,7 @@ import pytest
 
 from s2ws import FRBCInstruction, FRBCSystemDescription, InstructionStatus, new_id
 from s2ws.app import PlannerCEM, RMHandle, SimulatedBattery
+from s2ws.app.clock import SimClock
 from s2ws.app.planner import describe_plan, signature
 from s2ws.messages.base import S2Message
 from s2ws.plan import DeviceModel, Plan, Planner, PriceCurve, Site
@@ -221,3 +222,25 @@ def test_a_plan_summary_names_devices_and_relaxations() -> None:
     text = describe_plan(plan, 7, {"r1": "EV"})
     assert text.startswith("plan 7 at 2026-03-20 00:00: optimal, objective 1.500")
     assert "relaxed: EV: fill_level_target.low by 12.5 %" in text
+
+
+async def test_the_cem_applies_the_history_retention_as_its_clock_runs(tmp_path: Path) -> None:
+    clock = SimClock(3600.0, origin=datetime.now(UTC))  # a step every quarter of a second
+    history = History(tmp_path / "h.db", retention=timedelta(days=1))
+    old = clock() - timedelta(days=2)
+    history.record_instruction("old", "s0", "r0", "OMBC.Instruction", "{}", old, old)
+    history.record_status("old", "SUCCEEDED", old)
+    history.record_instruction("open", "s0", "r0", "OMBC.Instruction", "{}", old, old)
+    history.record_measurement("r0", "s0", old, [("ELECTRIC.POWER.L1", 1.0)])
+    cem = PlannerCEM(site=cheap_now_dear_later(clock()), clock=clock, history=history)
+    assert cem.history is not None and set(cem.history.known) == {"old", "open"}
+    try:
+        async with asyncio.timeout(DEADLINE), joined(cem, SimulatedBattery(interval=3600, clock=clock)):
+            await cem.next_rm()
+            while "old" in {row.id for row in history.instructions()}:
+                await asyncio.sleep(0.05)
+                await asyncio.to_thread(history.flush)
+        assert "open" in {row.id for row in history.instructions()}  # unfinished: kept whatever its age
+        assert history.measurements("r0", old - timedelta(hours=1), old + timedelta(hours=1)) == []
+    finally:
+        history.close()

@@ -70,6 +70,7 @@ class HistoryFeed(Observer):
         self.unfinished: list[InstructionRow] = []
 
     def attach(self, cem: CEM) -> HistoryFeed:
+        self.history.flush()  # what was queued before counts too
         self.known = self.history.last_statuses()
         self.unfinished = self.history.instructions(unfinished=True)
         cem.observers.append(self)

@@ -90,6 +90,7 @@ _QUIET = (
 _DESCRIPTIONS = ("SystemDescription", "PowerConstraints", "PowerProfileDefinition")
 _REPLAN_ON = (InstructionStatus.REJECTED, InstructionStatus.ABORTED)
 _NOT_STARTED = (None, InstructionStatus.ACCEPTED)
+_PRUNE_EVERY = timedelta(hours=1)
 _ENDED_EARLY = (InstructionStatus.REJECTED, InstructionStatus.REVOKED, InstructionStatus.ABORTED)
 _ANSWERED_OK = (ReceptionStatusValues.OK, ReceptionStatusValues.TEMPORARY_ERROR)
 _encoder = msgspec.json.Encoder()
@@ -171,6 +172,7 @@ class PlannerCEM(CEM):
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._strayed: dict[str, datetime] = {}
+        self._pruned: datetime | None = None
         self._stopping = False
         self.add_listener(self._watch)
         if self.history is not None and self.history.unfinished:
@@ -251,6 +253,16 @@ class PlannerCEM(CEM):
             await asyncio.sleep(interval)
             if self.rms:
                 self.request_plan("step")
+            self._prune()
+
+    def _prune(self) -> None:
+        """Apply the history's retention, at most once an hour of the CEM's clock."""
+        if self.history is None:
+            return
+        now = self.clock()
+        if self._pruned is None or now - self._pruned >= _PRUNE_EVERY:
+            self._pruned = now
+            self.history.history.prune(now)
 
     def _check_deviation(self, rm: RMHandle, measurement: PowerMeasurement) -> None:
         plan, details = self.last_plan, rm.details
@@ -430,7 +442,6 @@ class PlannerCEM(CEM):
         history.record_plan(
             plan_id, plan.now, plan.status, plan.objective_value, plan.solve_seconds, relaxations, summary
         )
-        history.prune(plan.now)
         return plan_id
 
     # --- stopping -----------------------------------------------------------------------------------
