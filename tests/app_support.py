@@ -14,12 +14,15 @@ import json
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from interop_support import REPO, ScriptProcess, ScriptResult, TranscriptFrame
 from s2ws.app import CEM, Recorder, ResourceManager
+from s2ws.plan import PriceCurve, Series, Site
 from s2ws.transport import memory_pair
 
 DEADLINE = 20.0
@@ -129,3 +132,25 @@ async def listening_url(script: ScriptProcess) -> str:
     """The URL from the "listening on ws://..." line ``s2ws cem`` and ``s2ws demo`` print first."""
     line = await wait_line(script, lambda text: "listening on " in text)
     return line.split("listening on ", 1)[1].split()[0].rstrip(";")
+
+
+def cheap_now_dear_later(now: datetime) -> Site:
+    """Cheap energy for the next hour only, then dear, with a base load to cover: a half-full
+    battery (5 kWh to go at 5 kW) must charge at once to profit."""
+    start, dear, end = now - timedelta(hours=1), now + timedelta(hours=1), now + timedelta(hours=5)
+    prices = PriceCurve(((start, 0.05, 0.0), (dear, 0.60, 0.0), (end, 0.60, 0.0)))
+    load = Series(((start, 0.0), (dear, 3000.0), (end, 3000.0)))
+    return Site(prices=prices, base_load_w=load, horizon=timedelta(hours=4), time_limit_s=5.0)
+
+
+def cheap_now_site_file(folder: Path) -> Path:
+    """The site of :func:`cheap_now_dear_later` as a TOML site file with its price CSV in ``folder``."""
+    now = datetime.now(UTC)
+    start, dear, end = now - timedelta(hours=1), now + timedelta(hours=1), now + timedelta(hours=5)
+    rows = [f"{start.isoformat()},0.05,0.0", f"{dear.isoformat()},0.60,0.0", f"{end.isoformat()},0.60,0.0"]
+    (folder / "prices.csv").write_text("start,import_price,export_price\n" + "\n".join(rows) + "\n")
+    site = folder / "site.toml"
+    site.write_text(
+        '[prices]\ncsv = "prices.csv"\n\n[base_load]\nw = 3000\n\n[plan]\nhorizon = "4h"\ntime_limit_s = 5\n'
+    )
+    return site

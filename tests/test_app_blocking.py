@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 
+from app_support import cheap_now_dear_later
 from interop_support import free_port
 from s2ws import (
     ControlType,
@@ -30,7 +32,7 @@ TIMEOUT = 15.0
 def cem_url() -> Iterator[tuple[PlannerCEM, str, LoopThread]]:
     host = LoopThread("test-cem")
     host.start()
-    cem = PlannerCEM()
+    cem = PlannerCEM(site=cheap_now_dear_later(datetime.now(UTC)))  # the battery charges at once
     try:
         server = host.run(cem.serve("127.0.0.1", 0), TIMEOUT)
         yield cem, server.url(), host

@@ -61,7 +61,7 @@ async def test_cem_serves_a_battery_and_a_pv_and_its_transcript_replays_clean(tm
     rm_args = ("--interval", "900", *clock)
     async with asyncio.timeout(DEADLINE):
         async with s2ws_command(
-            "cem", "--listen", "127.0.0.1:0", "--record", str(cem_log), "--planner", "day", *clock
+            "cem", "--listen", "127.0.0.1:0", "--record", str(cem_log), "--planner", "rules", *clock
         ) as cem:
             url = await listening_url(cem)
             assert url.startswith("ws://127.0.0.1:")
@@ -166,7 +166,7 @@ async def test_wss_with_a_private_ca_and_a_bearer_token(tmp_path: Path) -> None:
     clock = fast(START_HOURS[0])
     async with (
         asyncio.timeout(DEADLINE),
-        s2ws_command("cem", "--listen", "127.0.0.1:0", "--quiet", "--planner", "day", *tls, *clock) as cem,
+        s2ws_command("cem", "--listen", "127.0.0.1:0", "--quiet", "--planner", "rules", *tls, *clock) as cem,
     ):
         url = await listening_url(cem)
         assert url.startswith("wss://127.0.0.1:")

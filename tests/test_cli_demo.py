@@ -1,4 +1,5 @@
-"""``s2ws demo``: a CEM, a battery and a PV on loopback in one process; ends on --duration or Ctrl-C."""
+"""``s2ws demo``: the optimising CEM and the seven simulators on loopback in one process; ends on
+--duration or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ async def test_demo_shows_the_conversation_and_ends_cleanly_on_ctrl_c(tmp_path: 
         url = await listening_url(demo)
         assert url.startswith("ws://127.0.0.1:")
         seen: set[str] = set()
-        wanted = {"SUCCEEDED for FRBC instruction", "SUCCEEDED for PEBC instruction"}
+        wanted = {"SUCCEEDED for FRBC instruction", "s2ws demo: plan "}
         while not wanted <= seen:
             line = await wait_line(demo, lambda text: any(w in text for w in wanted))
             seen |= {w for w in wanted if w in line}
@@ -36,10 +37,14 @@ async def test_demo_shows_the_conversation_and_ends_cleanly_on_ctrl_c(tmp_path: 
         "FRBC.SystemDescription",
         "PEBC.PowerConstraints",
         "RM -> CEM  PowerMeasurement",
-        "s2ws demo: SIGINT: the devices end their 2 session(s) with TERMINATE",
+        "SelectControlType          POWER_PROFILE_BASED_CONTROL  [OK]",
+        "SelectControlType          DEMAND_DRIVEN_BASED_CONTROL  [OK]",
+        "SelectControlType          OPERATION_MODE_BASED_CONTROL  [OK]",
+        "s2ws demo: SIGINT: the devices end their 7 session(s) with TERMINATE",
         "RM -> CEM  SessionRequest             TERMINATE (demo ending (SIGINT))  [OK]",
         "Home battery: FILL_RATE_BASED_CONTROL",
-        "Solar panels on roof: POWER_ENVELOPE_BASED_CONTROL, 1 instruction(s): SUCCEEDED",
+        "Solar panels on roof: POWER_ENVELOPE_BASED_CONTROL",
+        ", objective ",  # the plan summaries
     ):
         assert expected in out, f"{expected!r} missing from:\n{out}"
     assert result.stdout_lines[-1] == "s2ws demo: done"
@@ -53,7 +58,7 @@ async def test_demo_shows_the_conversation_and_ends_cleanly_on_ctrl_c(tmp_path: 
         check=False,
     )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert len({f.session for f in read_transcript(transcript)}) == 2
+    assert len({f.session for f in read_transcript(transcript)}) == 7
 
 
 async def test_demo_stops_by_itself_after_its_duration() -> None:

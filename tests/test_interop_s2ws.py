@@ -20,7 +20,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from app_support import interrupt, listening_url, pairs, s2ws_command, statuses, unanswered, wait_line
+from app_support import (
+    cheap_now_site_file,
+    interrupt,
+    listening_url,
+    pairs,
+    s2ws_command,
+    statuses,
+    unanswered,
+    wait_line,
+)
 from interop_support import REPO, TranscriptFrame, is_uuid, read_transcript, s2python_interpreter, s2python_script
 
 DEADLINE = 60.0
@@ -58,7 +67,8 @@ async def test_s2python_rm_runs_the_frbc_scenario_against_s2ws_cem(tmp_path: Pat
     s2python_interpreter()
     cem_log, rm_log = tmp_path / "cem.jsonl", tmp_path / "s2python-rm.jsonl"
     async with asyncio.timeout(DEADLINE):
-        async with s2ws_command("cem", "--listen", "127.0.0.1:0", "--record", str(cem_log)) as cem:
+        site = cheap_now_site_file(tmp_path)  # cheap now, dear later: the optimiser charges the battery at once
+        async with s2ws_command("cem", "--listen", "127.0.0.1:0", "--site", str(site), "--record", str(cem_log)) as cem:
             url = await listening_url(cem)
             async with s2python_script("s2python_rm.py", "--url", url, "--timeout", "30", "--log", str(rm_log)) as rm:
                 await wait_line(cem, lambda line: "SUCCEEDED for FRBC instruction" in line)
@@ -82,17 +92,18 @@ async def test_s2python_rm_runs_the_frbc_scenario_against_s2ws_cem(tmp_path: Pat
     select = next(m for d, m in conversation if m["message_type"] == "SelectControlType")
     assert select["control_type"] == "FILL_RATE_BASED_CONTROL"
     assert ("rm>cem", "FRBC.SystemDescription") in flow
-    (instruction,) = [m for d, m in conversation if m["message_type"] == "FRBC.Instruction"]
+    sent = [m for d, m in conversation if m["message_type"] == "FRBC.Instruction"]
+    instruction = sent[0]
     assert all(is_uuid(instruction[k]) for k in ("message_id", "id", "actuator_id", "operation_mode"))
     assert instruction["operation_mode"] == summary["operation_modes"]["charge"]
-    assert instruction["operation_mode_factor"] == 0.5
+    assert 0.0 < instruction["operation_mode_factor"] <= 1.0
     updates = [
         (m["instruction_id"], m["status_type"])
         for d, m in conversation
-        if m["message_type"] == "InstructionStatusUpdate"
+        if m["message_type"] == "InstructionStatusUpdate" and m["instruction_id"] == instruction["id"]
     ]
     assert updates == [(instruction["id"], s) for s in ("ACCEPTED", "STARTED", "SUCCEEDED")]
-    assert [i["accepted"] for i in summary["instructions"]] == [True]
+    assert [i["accepted"] for i in summary["instructions"]] == [True] * len(sent)
 
     # ReceptionStatus OK both ways for everything, except that s2-python never answers SessionRequest
     assert {s for _, _, s in statuses(conversation)} == {"OK"}

@@ -359,9 +359,15 @@ def test_command_list_names_what_exists(block: Block) -> None:
         check_command(line, block)
 
 
+FULL_DEMO = (
+    "s2ws demo [--duration S] [--speed N] [--interval S] [--planner optimizer|rules] [--db FILE]"
+    " [--record FILE [--record-max-bytes SIZE] [--record-keep N]] [--quiet] [-v]"
+)
+
+
 def test_synopsis_check_catches_a_missing_or_unknown_option() -> None:
-    check_synopsis("s2ws demo [--duration S] [--speed N] [--interval S] [--record FILE] [--quiet] [-v]")
+    check_synopsis(FULL_DEMO)
     with pytest.raises(AssertionError, match="omits --record"):
-        check_synopsis("s2ws demo [--duration S] [--speed N] [--interval S] [--quiet] [-v]")
+        check_synopsis(FULL_DEMO.replace("[--record FILE [--record-max-bytes SIZE] [--record-keep N]] ", ""))
     with pytest.raises(AssertionError, match="--fast"):
-        check_synopsis("s2ws demo [--duration S] [--speed N] [--interval S] [--record FILE] [--quiet] [-v] [--fast]")
+        check_synopsis(FULL_DEMO + " [--fast]")

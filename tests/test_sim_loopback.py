@@ -55,7 +55,7 @@ async def test_every_simulator_lives_a_day_against_the_cem(tmp_path: Path, capsy
     assert set(EXPECTED) == set(DEVICES)
     clock = SimClock(SPEED, origin=datetime.now(UTC), start=DAY)
     cem_log = io.StringIO()
-    cem = PlannerCEM(clock=clock, step=STEP, reactive=False, observers=[Recorder(stream=cem_log)])
+    cem = PlannerCEM(clock=clock, planner="rules", step=STEP, observers=[Recorder(stream=cem_log)])
     rm_logs = {name: io.StringIO() for name in DEVICES}
     rms = {
         name: DeviceRM(name, clock=clock, interval=STEP, observers=[Recorder(stream=rm_logs[name])]) for name in DEVICES

@@ -65,6 +65,7 @@ __all__ = [
     "SessionError",
     "SiteFileError",
     "StatusError",
+    "StoreError",
     "TemporaryError",
     "TransportConfigError",
     "TransportError",
@@ -262,3 +263,7 @@ class SiteFileError(S2Error, ValueError):
         self.line = line
         self.key = key
         self.reason = reason
+
+
+class StoreError(S2Error):
+    """The history database cannot be opened, migrated or written (names the file and the reason)."""

@@ -1,18 +1,24 @@
 """``s2ws cem --listen HOST:PORT``: the reference CEM server.
 
 Accepts any number of RMs, selects a control type from each RM's offer (FRBC > OMBC > DDBC > PPBC >
-PEBC > NOT_CONTROLABLE), steers every RM, and prints the conversation live: FRBC storages and PEBC
-producers with the reference planner (charge, keep 10-90 %; curtail), OMBC, DDBC and PPBC devices
-every 15 minutes with the planner of their control type (:mod:`s2ws.app.planners`); with
-``--planner day`` those planners steer FRBC and PEBC devices too (a day's plan by time of day).
-``--speed N`` runs the CEM on a simulated clock N times faster than the wall clock, for simulators started with the same
-``--speed`` (``s2ws rm simulate DEVICE --speed N``); see :mod:`s2ws.app.clock`.
+PEBC > NOT_CONTROLABLE), and plans the whole site on a rolling horizon (:mod:`s2ws.app.planner`):
+one optimisation over every device, its prices, limits and forecasts, replanned on every new
+description, status, forecast or constraints message, on deviation and every step; the near-term
+instructions go out through each RM's view. ``--site FILE`` is the TOML site file (grid limits,
+prices, objective, horizon); without it a built-in example home and a dynamic-tariff day are used.
+``--planner rules`` uses the fixed per-control-type rules of :mod:`s2ws.app.planners` instead.
+``--db FILE`` keeps the history in SQLite (sessions, devices, measurements, plans, instructions with
+every status); restarted with the same file, the CEM knows how every instruction ended and never
+sends an instruction id twice. ``--speed N`` runs the CEM on a simulated clock N times faster than
+the wall clock, for simulators started with the same ``--speed`` (``s2ws rm simulate DEVICE --speed
+N``); see :mod:`s2ws.app.clock`. Runs until SIGINT/SIGTERM, then ends every session with
+SessionRequest TERMINATE and exits 0. Exit 1 when it cannot listen, 2 on usage errors (a bad site
+file or database included).
 The bearer token comes from ``--token-file`` (mode 0600 or stricter) or ``$S2WS_TOKEN``; ``--token`` still
 works but shows the token in ``ps``. ``--heartbeat``, ``--rate-limit``, ``--max-connections``,
 ``--handshake-timeout`` and ``--write-timeout`` set the limits of :class:`s2ws.transport.ServerOptions`.
-Runs until SIGINT/SIGTERM, then ends every session with SessionRequest TERMINATE and exits 0
-(bounded: every session gets its TERMINATE at once, and waits at most ``close_grace`` for its answer).
-Exit 1 when it cannot listen, 2 on usage errors.
+Shutdown is bounded: every session gets its TERMINATE at once and waits at most ``close_grace`` for
+its answer.
 """
 
 from __future__ import annotations
@@ -115,9 +121,23 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--planner",
-        choices=("reference", "day"),
-        default="reference",
-        help="FRBC/PEBC: react to descriptions (reference, default) or plan the day on the views (day)",
+        choices=("optimizer", "rules", "day"),
+        default="optimizer",
+        help=(
+            "optimise the whole site on a rolling horizon (optimizer, default) or fixed rules per device "
+            "(rules; 'day' is its former name)"
+        ),
+    )
+    parser.add_argument(
+        "--site", metavar="FILE", help="TOML site file: grid limits, prices, objective, plan horizon and step"
+    )
+    parser.add_argument("--db", metavar="FILE", help="keep the history in this SQLite file (created if missing)")
+    parser.add_argument(
+        "--retention",
+        type=float,
+        default=30.0,
+        metavar="DAYS",
+        help="days of measurements, plans and finished instructions --db keeps (default 30)",
     )
     parser.add_argument("--quiet", action="store_true", help="no live view of the conversation")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
@@ -147,6 +167,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"s2ws cem: --start: {exc}", file=sys.stderr)
         return 2
+    if args.planner == "day":
+        args.planner = "rules"
+    if not args.retention > 0:
+        print(f"s2ws cem: --retention must be positive, got {args.retention:g}", file=sys.stderr)
+        return 2
+    if args.site and args.planner != "optimizer":
+        print("s2ws cem: --site is for --planner optimizer", file=sys.stderr)
+        return 2
     if args.tls_key and not args.tls_cert:
         print("s2ws cem: --tls-key needs --tls-cert", file=sys.stderr)
         return 2
@@ -171,12 +199,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
+    import asyncio
+    from datetime import timedelta
+
     from ..app.clock import SimClock
     from ..app.console import Stopper, observers_for, say, ticking
     from ..app.live_log import LiveLog
     from ..app.planner import PlannerCEM
-    from ..app.planners import STEP
-    from ..errors import TransportConfigError
+    from ..errors import StoreError, TransportConfigError
+    from ..store import History
     from ..transport.tls import server_ssl_context
 
     try:
@@ -184,14 +215,43 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     except TransportConfigError as exc:
         print(f"s2ws cem: {exc}", file=sys.stderr)
         return 2
-    view = None if args.quiet else LiveLog()
+    site = None
+    if args.site:
+        from ..errors import SiteFileError
+        from ..plan import load_site
+
+        try:
+            site = load_site(args.site)
+        except SiteFileError as exc:
+            print(f"s2ws cem: {exc}", file=sys.stderr)
+            return 2
+    history = None
+    if args.db:
+        try:
+            history = await asyncio.to_thread(History, args.db, retention=timedelta(days=args.retention))
+        except StoreError as exc:
+            print(f"s2ws cem: {exc}", file=sys.stderr)
+            return 2
+    clock = SimClock(args.speed, origin=args.origin, start=args.start)
+    view = None if args.quiet else LiveLog(clock=clock, hold=args.speed)
     try:
         observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws cem: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
+        if history is not None:
+            history.close()
         return 2
-    clock = SimClock(args.speed, origin=args.origin, start=args.start)
-    cem = PlannerCEM(observers=observers, clock=clock, step=STEP, reactive=args.planner == "reference")
+    cem = PlannerCEM(
+        planner=args.planner,
+        site=site,
+        history=history,
+        observers=observers,
+        clock=clock,
+        on_plan=None if args.quiet else lambda line: say(f"s2ws cem: {line}"),
+    )
+    if cem.history is not None:
+        known, unfinished = len(cem.history.known), len(cem.history.unfinished)
+        say(f"s2ws cem: history in {args.db}: {known} instruction(s) known, {unfinished} unfinished from before")
     stopper = Stopper()
     stopper.install()
     try:
@@ -199,6 +259,8 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     except OSError as exc:
         print(f"s2ws cem: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         stopper.uninstall()
+        if history is not None:
+            history.close()
         return 1
     say(f"s2ws cem: listening on {server.url(args.path)} (Ctrl-C to stop)")
     async with ticking([view] if view else []):
@@ -206,5 +268,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         count = len(cem.rms)
         say(f"s2ws cem: {reason}: closing {count} session(s)")
         await cem.close(f"CEM stopping ({reason})")
+    if history is not None:
+        await asyncio.to_thread(history.close)
     say("s2ws cem: stopped")
     return 0

@@ -1,11 +1,14 @@
 """``s2ws demo``: the whole thing on loopback, in one process, with the conversation shown live.
 
-A reference CEM listens on 127.0.0.1 (a free port); a simulated home battery (FRBC) and a PV
-inverter (PEBC) connect to it. The CEM selects their control types, charges the battery and keeps
-it between 10 % and 90 %, and curtails the inverter. Physics run ``--speed`` times faster than the
-clock (the simulated sun starts at 11:00 UTC), so things happen within a minute. Ctrl-C (or
-``--duration``) has the devices end their sessions with SessionRequest TERMINATE (so the CEM's
-``--record`` transcript holds every answer and replays clean), then stops the CEM and exits 0.
+The reference CEM (the rolling-horizon optimiser on the built-in example home and its
+dynamic-tariff day, :func:`s2ws.plan.example_site`) listens on 127.0.0.1 (a free port), and the
+seven simulators connect to it: a home battery, an EV charger and a heat pump with a hot-water tank
+(FRBC), PV panels (PEBC), a washing machine (PPBC), a hybrid heat pump (DDBC) and a generator
+(OMBC). Everything runs on one simulated clock ``--speed`` times faster than the wall clock, from
+06:00 UTC of today, so a simulated day passes in minutes; every plan is summarised in the console
+(objective, relaxations). Ctrl-C (or ``--duration``) has the devices end their sessions with
+SessionRequest TERMINATE (so the CEM's ``--record`` transcript holds every answer and replays
+clean), then stops the CEM and exits 0.
 """
 
 from __future__ import annotations
@@ -26,19 +29,24 @@ __all__ = ["register", "run"]
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "demo",
-        help="run a CEM and simulated RMs on loopback",
+        help="run the optimising CEM and the seven simulated devices on loopback",
         description=(
-            "A CEM, a battery RM (FRBC) and a PV RM (PEBC) on 127.0.0.1 in one process, with a live view "
-            "of their conversation. Ctrl-C ends it cleanly (exit 0)."
+            "The reference CEM and the seven simulated devices (battery, EV, heat pump, PV, washer, hybrid heat "
+            "pump, generator) on 127.0.0.1 in one process, on a fast simulated clock, with a live view of their "
+            "conversation and a summary of every plan. Ctrl-C ends it cleanly (exit 0)."
         ),
     )
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: until Ctrl-C)")
     parser.add_argument(
-        "--speed", type=float, default=120.0, metavar="N", help="physics run N times faster (default 120)"
+        "--speed", type=float, default=300.0, metavar="N", help="simulated time runs N times faster (default 300)"
     )
     parser.add_argument(
         "--interval", type=float, default=2.0, metavar="S", help="seconds between measurements (default 2)"
     )
+    parser.add_argument(
+        "--planner", choices=("optimizer", "rules"), default="optimizer", help="the CEM's planner (default optimizer)"
+    )
+    parser.add_argument("--db", metavar="FILE", help="keep the CEM's history in this SQLite file")
     parser.add_argument("--record", metavar="FILE", help="append the CEM's transcript to FILE (for s2ws replay)")
     add_rotation_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no live view, only the summary")
@@ -65,31 +73,50 @@ def run(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace) -> int:
     import asyncio
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
+    from ..app.clock import SimClock
     from ..app.console import Stopper, observers_for, say, ticking
+    from ..app.device_rm import DeviceRM
     from ..app.live_log import LiveLog
     from ..app.planner import PlannerCEM
-    from ..app.simulated import SimulatedBattery, SimulatedPV
+    from ..errors import StoreError
+    from ..sim import DEVICES
+    from ..store import History
 
-    view = None if args.quiet else LiveLog()
+    history = None
+    if args.db:
+        try:
+            history = await asyncio.to_thread(History, args.db)
+        except StoreError as exc:
+            print(f"s2ws demo: {exc}", file=sys.stderr)
+            return 2
+    wall = datetime.now(UTC)
+    clock = SimClock(args.speed, origin=wall, start=wall.replace(hour=6, minute=0, second=0, microsecond=0))
+    # the live view waits a wall second for an answer before printing a line without it
+    view = None if args.quiet else LiveLog(clock=clock, hold=args.speed)
     try:
         observers = observers_for(view, args.record, max_bytes=args.record_max_bytes, keep=args.record_keep)
     except OSError as exc:
         print(f"s2ws demo: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
+        if history is not None:
+            history.close()
         return 2
-    cem = PlannerCEM(observers=observers)
+    cem = PlannerCEM(
+        planner=args.planner,
+        history=history,
+        observers=observers,
+        clock=clock,
+        on_plan=lambda line: say(f"s2ws demo: {line}"),
+    )
     stopper = Stopper()
     stopper.install()
     server = await cem.serve("127.0.0.1", 0)
     url = server.url()
-    say(f"s2ws demo: CEM listening on {url}; a battery (FRBC) and a PV inverter (PEBC) connect to it.")
-    say(f"s2ws demo: physics run {args.speed:g}x faster than the clock; Ctrl-C ends the demo.")
-    sun = datetime.now(UTC).replace(hour=11, minute=0, second=0, microsecond=0)
-    devices = [
-        SimulatedBattery(speed=args.speed, interval=args.interval),
-        SimulatedPV(speed=args.speed, interval=args.interval, sun_start=sun),
-    ]
+    say(f"s2ws demo: CEM listening on {url}; {len(DEVICES)} simulated devices connect to it: {', '.join(DEVICES)}.")
+    say(f"s2ws demo: simulated time runs {args.speed:g}x faster from {clock():%H:%M} UTC; Ctrl-C ends the demo.")
+    interval = timedelta(seconds=args.interval * args.speed)
+    devices = [DeviceRM(name, clock=clock, interval=interval) for name in DEVICES]
     running = [asyncio.ensure_future(device.run(url, reconnect=None)) for device in devices]
     code = 0
     summary: list[str] = []
@@ -108,6 +135,10 @@ async def _demo(args: argparse.Namespace) -> int:
             if not task.cancelled() and task.exception() is not None:
                 print(f"s2ws demo: an RM failed: {task.exception()}", file=sys.stderr)
                 code = 1
+    if history is not None:
+        await asyncio.to_thread(history.close)
+    if cem.last_plan is not None:
+        say(f"s2ws demo: {cem.plans} plan(s); the last: objective {cem.last_plan.objective_value:.3f}")
     for line in summary:
         say(f"s2ws demo: {line}")
     say("s2ws demo: done")
