@@ -1,0 +1,271 @@
+"""Planning benchmark: the reference home over simulated days, under every kind of control.
+
+Runs the home of :mod:`bench.plan_home` in closed loop (:mod:`bench.plan_loop`) for each season under
+each strategy, and reports cost, the share of the perfect-foresight saving captured, peak import,
+self-consumption, violations and mode switches; then times replanning for the home and for generated
+fleets. ``make bench-plan`` runs it and records the result in docs/planning.md (section "Benchmark").
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from .harness import machine_info, render_table
+from .plan_home import DAY, KINDS, SEASONS, Season, home, tariff
+from .plan_loop import HomeRun, Outcome, Strategy
+from .plan_strategies import NoControl, RuleBased
+
+__all__ = ["DOC", "Results", "main", "report", "run_days", "saving_share", "write_doc"]
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "planning.md"
+SECTION = "## Benchmark"
+
+StrategyFactory = Callable[[], Strategy]
+
+
+def saving_share(none: float, cost: float, oracle: float) -> float | None:
+    """(C_none − C) / (C_none − C_oracle): the share of the perfect-foresight saving captured."""
+    if none - oracle <= 1e-9:
+        return None
+    return (none - cost) / (none - oracle)
+
+
+@dataclass
+class Results:
+    """Everything one run measured, for the report."""
+
+    outcomes: list[Outcome]
+    seasons: list[str]
+    strategies: list[str]
+    replan: dict[str, list[float]] = field(default_factory=dict)
+    """Label ("home", "50 devices", ...) -> wall seconds of each replan."""
+    notes: list[str] = field(default_factory=list)
+    settings: str = ""
+    extra: list[str] = field(default_factory=list)
+    """Further markdown sections (the EMHASS comparison)."""
+
+    def outcome(self, season: str, strategy: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.season == season and o.strategy == strategy), None)
+
+
+def run_days(
+    seasons: Sequence[Season],
+    strategies: Sequence[StrategyFactory],
+    *,
+    kinds: Sequence[str] = KINDS,
+    length: timedelta = DAY,
+    noise_seed: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> list[Outcome]:
+    """One closed-loop day per (season, strategy), every run on a freshly built home."""
+    out: list[Outcome] = []
+    for season in seasons:
+        for factory in strategies:
+            strategy = factory()
+            start, devices = home(season, kinds=kinds)
+            noise = float(getattr(strategy, "noise", 0.0))
+            run = HomeRun(season, start, devices, tariff(season, start), noise=noise, seed=noise_seed)
+            strategy_start = time.perf_counter()
+            outcome = run.run(strategy, length, progress)
+            if progress is not None:
+                progress(f"{season.name} {strategy.name}: done in {time.perf_counter() - strategy_start:.1f} s")
+            out.append(outcome)
+    return out
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _eur(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _seconds(values: Sequence[float], q: float) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return f"{ordered[index]:.2f} s" if q != 0.5 else f"{statistics.median(ordered):.2f} s"
+
+
+def _share(res: Results, season: str, outcome: Outcome) -> float | None:
+    none = res.outcome(season, "none")
+    oracle = res.outcome(season, "oracle")
+    if none is None or oracle is None:
+        return None
+    return saving_share(none.cost_eur, outcome.cost_eur, oracle.cost_eur)
+
+
+def _total(res: Results, strategy: str) -> float | None:
+    costs = [res.outcome(s, strategy) for s in res.seasons]
+    if any(c is None for c in costs):
+        return None
+    return sum(c.cost_eur for c in costs if c is not None)
+
+
+def report(res: Results, *, md: bool, command: str) -> str:
+    """The benchmark section: tables, budgets, the command and the machine."""
+    parts: list[str] = []
+    heading = "### " if md else ""
+    headers = [
+        "season",
+        "strategy",
+        "cost EUR",
+        "of oracle saving",
+        "peak import kW",
+        "self-consumption",
+        "S2 violations",
+        "rejected / refused",
+        "EV short kWh",
+        "tank < min (min)",
+        "unmet heat kWh",
+        "PPBC outside window",
+        "mode switches",
+    ]
+    rows = []
+    for o in res.outcomes:
+        rows.append(
+            [
+                o.season,
+                o.strategy,
+                _eur(o.cost_eur),
+                _pct(_share(res, o.season, o)),
+                f"{o.peak_import_kw:.2f}",
+                _pct(o.self_consumption),
+                str(o.s2_violations),
+                f"{o.rejected} / {o.refused}",
+                f"{o.ev_short_kwh:.2f}",
+                str(o.tank_low_minutes),
+                f"{o.unmet_heat_kwh:.2f}",
+                str(o.ppbc_outside),
+                str(o.switches),
+            ]
+        )
+    parts.append(f"{heading}Per simulated day\n\n{render_table(headers, rows, md, left=2)}")
+
+    totals = []
+    for strategy in res.strategies:
+        total = _total(res, strategy)
+        none, oracle = _total(res, "none"), _total(res, "oracle")
+        share = None if total is None or none is None or oracle is None else saving_share(none, total, oracle)
+        outcomes = [o for o in res.outcomes if o.strategy == strategy]
+        violations = sum(o.s2_violations for o in outcomes)
+        switches = sum(o.switches for o in outcomes)
+        totals.append([strategy, "-" if total is None else _eur(total), _pct(share), str(violations), str(switches)])
+    table = render_table(
+        ["strategy", "cost EUR, all days", "of oracle saving", "S2 violations", "switches"], totals, md
+    )
+    parts.append(f"{heading}All days together\n\n{table}")
+
+    if res.replan:
+        rows = [
+            [label, str(len(v)), _seconds(v, 0.5), _seconds(v, 0.95), _seconds(v, 1.0)]
+            for label, v in res.replan.items()
+        ]
+        table = render_table(["problem", "replans", "p50", "p95", "max"], rows, md)
+        parts.append(f"{heading}Replan time (wall clock, one planner call)\n\n{table}")
+
+    parts.append(f"{heading}Budgets\n\n" + "\n".join(f"- {line}" for line in verdicts(res)))
+    parts.extend(res.extra)
+    if res.notes:
+        parts.append(f"{heading}Notes\n\n" + "\n".join(f"- {n}" for n in res.notes))
+    info = machine_info(["highspy", "msgspec"])
+    machine = render_table(["", ""], [list(r) for r in info], md)
+    parts.append(f"{heading}How this was measured\n\nCommand: `{command}`; {res.settings}\n\n{machine}")
+    return "\n\n".join(parts) + "\n"
+
+
+def verdicts(res: Results) -> list[str]:
+    """Each budget with the measured figure and whether it is met (figures, never test thresholds)."""
+    out: list[str] = []
+    exact = [o for o in res.outcomes if o.strategy == "plan-exact"]
+    if exact:
+        none, oracle, total = _total(res, "none"), _total(res, "oracle"), _total(res, "plan-exact")
+        share = None if none is None or oracle is None or total is None else saving_share(none, total, oracle)
+        verdict = "not measured" if share is None else ("met" if share >= 0.97 else "NOT met")
+        out.append(f"at least 97 % of the oracle's saving with exact forecasts: {_pct(share)}: {verdict}")
+    else:
+        out.append("at least 97 % of the oracle's saving with exact forecasts: not measured (no optimiser run)")
+    violations = sum(o.s2_violations for o in res.outcomes)
+    out.append(f"zero S2 violations over every run: {violations}: {'met' if violations == 0 else 'NOT met'}")
+    for label, budget in (("home", 5.0), ("200 devices", 60.0)):
+        values = res.replan.get(label)
+        if not values:
+            out.append(f"replan p95 <= {budget:g} s for the {label}: not measured")
+            continue
+        p95 = sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        out.append(f"replan p95 <= {budget:g} s for the {label}: {p95:.2f} s: {'met' if p95 <= budget else 'NOT met'}")
+    return out
+
+
+def write_doc(section: str, doc: Path = DOC) -> None:
+    """Replace the benchmark section of ``doc`` (or append it), keeping everything else."""
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Planning\n"
+    body = f"{SECTION}\n\n{section}"
+    start = text.find(f"\n{SECTION}\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + body + ("" if end < 0 else "\n" + text[end + 1 :])
+    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def strategies_for(args: argparse.Namespace) -> tuple[list[StrategyFactory], list[str]]:
+    """The strategies to compare, and a note for each one that cannot run here."""
+    factories: list[StrategyFactory] = [NoControl, RuleBased]
+    return factories, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.plan", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--write-docs", action="store_true", help=f"record the run in {DOC.relative_to(REPO)}")
+    parser.add_argument("--seasons", default=",".join(s.name for s in SEASONS), help="comma-separated season names")
+    parser.add_argument("--noise", type=float, default=0.2, help="forecast error standard deviation (0.2)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the forecast noise and the fleets (1)")
+    parser.add_argument("--fleets", default="50,200", help="fleet sizes to time replanning on (50,200)")
+    parser.add_argument("--fleet-replans", type=int, default=3, help="replans timed per fleet (3)")
+    parser.add_argument("--invoked-as", default=None, help="the command to record in the docs")
+    args = parser.parse_args(argv)
+    command = args.invoked_as or "python -m bench.plan " + " ".join(sys.argv[1:] if argv is None else argv)
+    chosen = [s for s in SEASONS if s.name in args.seasons.split(",")]
+    if not chosen:
+        parser.error(f"no known season in {args.seasons!r}; the seasons are {', '.join(s.name for s in SEASONS)}")
+
+    def progress(text: str) -> None:
+        print(f"  {text}", file=sys.stderr, flush=True)
+
+    began = time.perf_counter()
+    factories, notes = strategies_for(args)
+    outcomes = run_days(chosen, factories, noise_seed=args.seed, progress=progress)
+    names = list(dict.fromkeys(o.strategy for o in outcomes))
+    res = Results(outcomes, [s.name for s in chosen], names, notes=notes)
+    res.settings = (
+        f"{len(chosen)} simulated days (18:00 to 18:00) per strategy, one minute of simulated time per sample,"
+        f" a planning step of 15 minutes; forecast noise {args.noise:g} (seed {args.seed});"
+        f" whole run {time.perf_counter() - began:.0f} s of wall time."
+    )
+    print(report(res, md=False, command=command))
+    if args.write_docs:
+        write_doc(report(res, md=True, command=command))
+        print(f"recorded in {DOC.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The planning benchmark runs end to end on a tiny scenario: one device, a few hours, every strategy here.
+
+Only that the metrics come out sane is checked (costs add up, shares and self-consumption are fractions,
+no violations from planners that are valid by construction); figures are never asserted against a
+budget: a benchmark reports, a test asserts behaviour.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench import plan  # noqa: E402
+from bench.plan_home import SEASONS  # noqa: E402
+from bench.plan_strategies import NoControl, RuleBased  # noqa: E402
+
+
+def test_saving_share() -> None:
+    assert plan.saving_share(10.0, 10.0, 6.0) == 0.0
+    assert plan.saving_share(10.0, 6.0, 6.0) == 1.0
+    assert plan.saving_share(10.0, 7.0, 6.0) == pytest.approx(0.75)
+    assert plan.saving_share(10.0, 7.0, 10.0) is None  # nothing to save: no share
+
+
+@pytest.mark.parametrize("kind", ["battery", "washer"])
+def test_a_tiny_home_runs_under_each_strategy(kind: str) -> None:
+    summer = SEASONS[-1]
+    outcomes = plan.run_days([summer], [NoControl, RuleBased], kinds=[kind], length=timedelta(hours=6))
+    assert [o.strategy for o in outcomes] == ["none", "rules"]
+    for o in outcomes:
+        assert o.cost_eur == pytest.approx(o.electricity_eur + o.gas_eur + o.generator_eur - o.stored_credit_eur)
+        assert o.import_kwh > 0  # the base load alone imports
+        assert 0.0 <= o.self_consumption <= 1.0
+        assert o.peak_import_kw > 0
+        assert (o.s2_violations, o.refused, o.ev_short_kwh, o.ppbc_outside) == (0, 0, 0.0, 0), o.findings
+    none, rules = outcomes
+    if kind == "battery":  # 18:00-24:00: the rules discharge the battery through the evening, nobody else does
+        assert none.stored_credit_eur == 0.0 and rules.stored_credit_eur < 0 and rules.import_kwh < none.import_kwh
+        assert none.switches == 0 and rules.switches > 0
+    else:  # both start the washer at once (the rules' 06:00 has passed) and it finishes: ppbc_outside is 0
+        assert none.import_kwh == pytest.approx(rules.import_kwh)
+
+
+def test_the_report_and_the_doc_section(tmp_path: Path) -> None:
+    outcomes = plan.run_days([SEASONS[0]], [NoControl], kinds=["heatpump"], length=timedelta(hours=1))
+    res = plan.Results(outcomes, ["winter"], ["none"], replan={"home": [0.1, 0.2, 0.3]})
+    text = plan.report(res, md=True, command="pytest")
+    assert "### Per simulated day" in text and "| winter | none |" in text and "### Budgets" in text
+    doc = tmp_path / "planning.md"
+    doc.write_text("# Planning\n\n## Model\n\nx\n\n## Benchmark\n\nold\n\n## Per control type\n\ny\n")
+    plan.write_doc(text, doc)
+    written = doc.read_text()
+    assert "old" not in written and "## Model\n\nx" in written and written.endswith("## Per control type\n\ny\n")
+    assert "| winter | none |" in written
