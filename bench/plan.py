@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from .harness import machine_info, render_table
+from .plan_emhass import EMHASS_KINDS, EmhassDayAhead, emhass_python
 from .plan_home import DAY, KINDS, SEASONS, Season, home, tariff
 from .plan_loop import HomeRun, Outcome, Strategy
 from .plan_strategies import NoControl, RuleBased
@@ -49,8 +51,8 @@ class Results:
     """Label ("home", "50 devices", ...) -> wall seconds of each replan."""
     notes: list[str] = field(default_factory=list)
     settings: str = ""
-    extra: list[str] = field(default_factory=list)
-    """Further markdown sections (the EMHASS comparison)."""
+    emhass: list[Outcome] = field(default_factory=list)
+    """Runs of the battery + PV + deferrable-load part of the home, EMHASS's plan among them."""
 
     def outcome(self, season: str, strategy: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.season == season and o.strategy == strategy), None)
@@ -178,13 +180,41 @@ def report(res: Results, *, md: bool, command: str) -> str:
         parts.append(f"{heading}Replan time (wall clock, one planner call)\n\n{table}")
 
     parts.append(f"{heading}Budgets\n\n" + "\n".join(f"- {line}" for line in verdicts(res)))
-    parts.extend(res.extra)
+    if res.emhass:
+        parts.append(f"{heading}EMHASS beside ours (battery, PV, car, washer)\n\n{_emhass_table(res, md)}")
     if res.notes:
         parts.append(f"{heading}Notes\n\n" + "\n".join(f"- {n}" for n in res.notes))
     info = machine_info(["highspy", "msgspec"])
     machine = render_table(["", ""], [list(r) for r in info], md)
     parts.append(f"{heading}How this was measured\n\nCommand: `{command}`; {res.settings}\n\n{machine}")
     return "\n\n".join(parts) + "\n"
+
+
+def _emhass_table(res: Results, md: bool) -> str:
+    strategies = list(dict.fromkeys(o.strategy for o in res.emhass))
+    seasons = list(dict.fromkeys(o.season for o in res.emhass))
+    rows = []
+    for season in seasons:
+        row = [season]
+        for strategy in strategies:
+            found = next((o for o in res.emhass if o.season == season and o.strategy == strategy), None)
+            row.append("-" if found is None else _eur(found.cost_eur))
+        rows.append(row)
+    totals = ["all days"]
+    for strategy in strategies:
+        totals.append(_eur(sum(o.cost_eur for o in res.emhass if o.strategy == strategy)))
+    rows.append(totals)
+    violations = ["S2 violations / EV short kWh / PPBC outside"]
+    for strategy in strategies:
+        runs = [o for o in res.emhass if o.strategy == strategy]
+        v, short, out = (
+            sum(o.s2_violations for o in runs),
+            sum(o.ev_short_kwh for o in runs),
+            sum(o.ppbc_outside for o in runs),
+        )
+        violations.append(f"{v} / {short:.1f} / {out}")
+    rows.append(violations)
+    return render_table(["cost EUR", *strategies], rows, md)
 
 
 def verdicts(res: Results) -> list[str]:
@@ -232,6 +262,28 @@ def strategies_for(args: argparse.Namespace) -> tuple[list[StrategyFactory], lis
     return factories, []
 
 
+def emhass_runs(
+    args: argparse.Namespace, seasons: Sequence[Season], progress: Callable[[str], None]
+) -> tuple[list[Outcome], list[str]]:
+    """The battery + PV + deferrable-load part of the home under EMHASS and under ours (if EMHASS is there)."""
+    python = emhass_python()
+    if args.no_emhass:
+        return [], []
+    if python is None:
+        return [], ["EMHASS was not run: its environment is missing (make emhass-venv installs it from PyPI)."]
+    factories, _ = strategies_for(args)
+    factories = [f for f in factories if f is not RuleBased]
+
+    def emhass() -> Strategy:
+        return EmhassDayAhead(python)
+
+    try:
+        outcomes = run_days(seasons, [*factories, emhass], kinds=EMHASS_KINDS, progress=progress)
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
+        return [], [f"EMHASS did not run here: {exc}"]
+    return outcomes, []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.plan", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write-docs", action="store_true", help=f"record the run in {DOC.relative_to(REPO)}")
@@ -240,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the forecast noise and the fleets (1)")
     parser.add_argument("--fleets", default="50,200", help="fleet sizes to time replanning on (50,200)")
     parser.add_argument("--fleet-replans", type=int, default=3, help="replans timed per fleet (3)")
+    parser.add_argument("--no-emhass", action="store_true", help="skip the EMHASS comparison")
     parser.add_argument("--invoked-as", default=None, help="the command to record in the docs")
     args = parser.parse_args(argv)
     command = args.invoked_as or "python -m bench.plan " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -255,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = run_days(chosen, factories, noise_seed=args.seed, progress=progress)
     names = list(dict.fromkeys(o.strategy for o in outcomes))
     res = Results(outcomes, [s.name for s in chosen], names, notes=notes)
+    res.emhass, emhass_notes = emhass_runs(args, chosen, progress)
+    res.notes += emhass_notes
     res.settings = (
         f"{len(chosen)} simulated days (18:00 to 18:00) per strategy, one minute of simulated time per sample,"
         f" a planning step of 15 minutes; forecast noise {args.noise:g} (seed {args.seed});"

@@ -100,6 +100,7 @@ class Link:
     device: Device
     loop: Loopback
     view: Any
+    resource_id: str = ""
     refused: int = 0
     """Messages the strategy built that the CEM's own checks refused to send."""
     sent: int = 0
@@ -107,10 +108,6 @@ class Link:
     @property
     def sim(self) -> Any:
         return self.device.sim
-
-    @property
-    def resource_id(self) -> str:
-        return str(self.device.sim.details().resource_id)
 
 
 @dataclass
@@ -172,7 +169,7 @@ class HomeRun:
             if noise > 0 and view is not None:
                 viewer = NoisyForecasts(view, random.Random(f"{seed}/{season.name}/{i}"), noise)
             loop = Loopback(device.sim, viewer, now=start, session=device.name)
-            self.links.append(Link(device, loop, view))
+            self.links.append(Link(device, loop, view, str(device.sim.details().resource_id)))
         self.replan_seconds: list[float] = []
         """Wall time of each planning call, filled in by the strategies that time themselves."""
 
