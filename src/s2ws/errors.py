@@ -28,6 +28,7 @@ __all__ = [
     "S2Error",
     "SessionClosedError",
     "SessionError",
+    "SiteFileError",
     "StatusError",
     "TemporaryError",
     "TransportConfigError",
@@ -213,3 +214,15 @@ class ResolutionError(S2Error, ValueError):
 class InstructionStateError(SessionError):
     """The application asked for an instruction status move the lifecycle forbids (backwards,
     after a terminal status) or named an instruction that was never accepted."""
+
+
+class SiteFileError(S2Error, ValueError):
+    """A site file the planner cannot use: names the file, the line (0 when unknown) and the key."""
+
+    def __init__(self, path: str, line: int, key: str, reason: str) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.key = key
+        self.reason = reason
