@@ -22,6 +22,7 @@ from .harness import machine_info, render_table
 from .plan_emhass import EMHASS_KINDS, EmhassDayAhead, emhass_python
 from .plan_home import DAY, KINDS, SEASONS, Season, home, tariff
 from .plan_loop import HomeRun, Outcome, Strategy
+from .plan_optimiser import Optimised, Oracle, time_fleet
 from .plan_strategies import NoControl, RuleBased
 
 __all__ = ["DOC", "Results", "main", "report", "run_days", "saving_share", "write_doc"]
@@ -66,12 +67,16 @@ def run_days(
     length: timedelta = DAY,
     noise_seed: int = 1,
     progress: Callable[[str], None] | None = None,
+    used: list[Strategy] | None = None,
 ) -> list[Outcome]:
-    """One closed-loop day per (season, strategy), every run on a freshly built home."""
+    """One closed-loop day per (season, strategy), every run on a freshly built home; ``used``
+    collects the strategy objects (what they learnt along the way)."""
     out: list[Outcome] = []
     for season in seasons:
         for factory in strategies:
             strategy = factory()
+            if used is not None:
+                used.append(strategy)
             start, devices = home(season, kinds=kinds)
             noise = float(getattr(strategy, "noise", 0.0))
             run = HomeRun(season, start, devices, tariff(season, start), noise=noise, seed=noise_seed)
@@ -256,10 +261,46 @@ def write_doc(section: str, doc: Path = DOC) -> None:
 # --- main ----------------------------------------------------------------------------------------
 
 
-def strategies_for(args: argparse.Namespace) -> tuple[list[StrategyFactory], list[str]]:
-    """The strategies to compare, and a note for each one that cannot run here."""
-    factories: list[StrategyFactory] = [NoControl, RuleBased]
-    return factories, []
+def strategies_for(args: argparse.Namespace, *, noisy: bool = True) -> list[StrategyFactory]:
+    """The strategies to compare, in the order of the tables."""
+    limit = float(args.time_limit)
+
+    def exact() -> Strategy:
+        return Optimised(0.0, args.seed, limit)
+
+    def noisy_forecasts() -> Strategy:
+        return Optimised(args.noise, args.seed, limit)
+
+    def oracle() -> Strategy:
+        return Oracle(float(args.oracle_time_limit))
+
+    factories: list[StrategyFactory] = [NoControl, RuleBased, exact]
+    if noisy:
+        factories.append(noisy_forecasts)
+    factories.append(oracle)
+    return factories
+
+
+def notes_for(outcomes: Sequence[Outcome], strategies: Sequence[Strategy]) -> list[str]:
+    """What a reader needs to read the tables right: fallbacks, rejections, the oracle's solves."""
+    notes: list[str] = []
+    fallback = sorted({kind for s in strategies for kind in getattr(s, "fallback", set())})
+    if fallback:
+        notes.append(
+            "The optimiser had no model for: " + ", ".join(fallback) + "; in the optimiser's runs (and the oracle's)"
+            " those devices are run by their rule-based planner, and their power is not in the plan."
+        )
+    rejected = sorted({o.strategy for o in outcomes if o.rejected})
+    if rejected:
+        notes.append(
+            "'rejected' counts instructions the device refused with InstructionStatusUpdate REJECTED (the device may"
+            " refuse what the protocol allows, e.g. a hybrid heat pump an order of switches that would briefly leave"
+            " its heat demand unmet); it happened under: " + ", ".join(rejected) + "."
+        )
+    for s in strategies:
+        if isinstance(s, Oracle) and s.plan is not None:
+            notes.append(f"Oracle solve: {s.plan.status} in {s.seconds:.1f} s ({len(s.plan.steps)} steps).")
+    return notes
 
 
 def emhass_runs(
@@ -271,14 +312,15 @@ def emhass_runs(
         return [], []
     if python is None:
         return [], ["EMHASS was not run: its environment is missing (make emhass-venv installs it from PyPI)."]
-    factories, _ = strategies_for(args)
-    factories = [f for f in factories if f is not RuleBased]
+    factories = [f for f in strategies_for(args, noisy=False) if f is not RuleBased]
 
     def emhass() -> Strategy:
         return EmhassDayAhead(python)
 
     try:
-        outcomes = run_days(seasons, [*factories, emhass], kinds=EMHASS_KINDS, progress=progress)
+        outcomes = run_days(
+            seasons, [*factories, emhass], kinds=EMHASS_KINDS, length=timedelta(hours=args.hours), progress=progress
+        )
     except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
         return [], [f"EMHASS did not run here: {exc}"]
     return outcomes, []
@@ -292,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the forecast noise and the fleets (1)")
     parser.add_argument("--fleets", default="50,200", help="fleet sizes to time replanning on (50,200)")
     parser.add_argument("--fleet-replans", type=int, default=3, help="replans timed per fleet (3)")
+    parser.add_argument("--hours", type=float, default=24.0, help="length of each simulated day (24)")
+    parser.add_argument("--time-limit", type=float, default=10.0, help="solver time limit per replan, s (10)")
+    parser.add_argument("--oracle-time-limit", type=float, default=120.0, help="the oracle's time limit, s (120)")
     parser.add_argument("--no-emhass", action="store_true", help="skip the EMHASS comparison")
     parser.add_argument("--invoked-as", default=None, help="the command to record in the docs")
     args = parser.parse_args(argv)
@@ -304,15 +349,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {text}", file=sys.stderr, flush=True)
 
     began = time.perf_counter()
-    factories, notes = strategies_for(args)
-    outcomes = run_days(chosen, factories, noise_seed=args.seed, progress=progress)
+    used: list[Strategy] = []
+    length = timedelta(hours=args.hours)
+    outcomes = run_days(chosen, strategies_for(args), length=length, noise_seed=args.seed, progress=progress, used=used)
     names = list(dict.fromkeys(o.strategy for o in outcomes))
-    res = Results(outcomes, [s.name for s in chosen], names, notes=notes)
+    res = Results(outcomes, [s.name for s in chosen], names, notes=notes_for(outcomes, used))
+    res.replan["home"] = [t for o in outcomes if o.strategy.startswith("plan-") for t in o.replan_seconds]
+    for size in [int(n) for n in args.fleets.split(",") if n.strip()]:
+        res.replan[f"{size} devices"] = time_fleet(
+            size, chosen[0], replans=args.fleet_replans, seed=args.seed, time_limit_s=args.time_limit, progress=progress
+        )
     res.emhass, emhass_notes = emhass_runs(args, chosen, progress)
     res.notes += emhass_notes
     res.settings = (
-        f"{len(chosen)} simulated days (18:00 to 18:00) per strategy, one minute of simulated time per sample,"
-        f" a planning step of 15 minutes; forecast noise {args.noise:g} (seed {args.seed});"
+        f"{len(chosen)} simulated days ({args.hours:g} h from 18:00) per strategy, one minute of simulated time per"
+        f" sample, a planning step of 15 minutes, a horizon of 24 h, a solver time limit of {args.time_limit:g} s per"
+        f" replan ({args.oracle_time_limit:g} s for the oracle); forecast noise {args.noise:g} (seed {args.seed});"
+        f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each;"
         f" whole run {time.perf_counter() - began:.0f} s of wall time."
     )
     print(report(res, md=False, command=command))

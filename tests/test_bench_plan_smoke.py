@@ -8,6 +8,7 @@ budget: a benchmark reports, a test asserts behaviour.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,8 @@ if str(REPO) not in sys.path:
 
 from bench import plan  # noqa: E402
 from bench.plan_home import SEASONS  # noqa: E402
+from bench.plan_loop import Strategy  # noqa: E402
+from bench.plan_optimiser import Optimised, Oracle, time_fleet  # noqa: E402
 from bench.plan_strategies import NoControl, RuleBased  # noqa: E402
 
 
@@ -46,6 +49,35 @@ def test_a_tiny_home_runs_under_each_strategy(kind: str) -> None:
         assert none.switches == 0 and rules.switches > 0
     else:  # both start the washer at once (the rules' 06:00 has passed) and it finishes: ppbc_outside is 0
         assert none.import_kwh == pytest.approx(rules.import_kwh)
+
+
+def test_the_optimiser_strategies_on_a_battery() -> None:
+    """One battery from 18:00 to 19:00 under the optimiser, with and without noise, and the oracle."""
+    winter = SEASONS[0]
+    strategies: list[Callable[[], Strategy]] = [
+        NoControl,
+        lambda: Optimised(0.0),
+        lambda: Optimised(0.3, seed=3),
+        lambda: Oracle(30.0),
+    ]
+    used: list[Strategy] = []
+    outcomes = plan.run_days([winter], strategies, kinds=["battery"], length=timedelta(hours=1), used=used)
+    assert [o.strategy for o in outcomes] == ["none", "plan-exact", "plan-noisy", "oracle"]
+    for o in outcomes:
+        assert (o.s2_violations, o.refused) == (0, 0), o.findings
+        assert o.cost_eur == pytest.approx(o.electricity_eur + o.gas_eur + o.generator_eur - o.stored_credit_eur)
+    none, exact, noisy, oracle = outcomes
+    assert len(exact.replan_seconds) == len(noisy.replan_seconds) == 4  # 18:00, 18:15, 18:30, 18:45
+    assert all(t > 0 for t in exact.replan_seconds) and oracle.replan_seconds == []
+    assert isinstance(used[-1], Oracle) and used[-1].plan is not None  # one plan, made at the start
+    # the evening is dear: whatever the plan does with the battery, it never costs more than leaving it idle
+    for o in (exact, oracle):
+        assert o.cost_eur <= none.cost_eur + 1e-6
+
+
+def test_fleet_replans_are_timed() -> None:
+    times = time_fleet(3, SEASONS[1], replans=2, time_limit_s=5.0)
+    assert len(times) == 2 and all(t > 0 for t in times)
 
 
 def test_the_report_and_the_doc_section(tmp_path: Path) -> None:
