@@ -33,6 +33,53 @@ SECTION = "## Benchmark"
 
 StrategyFactory = Callable[[], Strategy]
 
+PREAMBLE = """\
+`make bench-plan` (`bench/plan.py` with `bench/plan_home.py`, `plan_loop.py`, `plan_strategies.py`,
+`plan_optimiser.py`, `plan_emhass.py`) runs a reference home through simulated days in closed loop,
+without sockets: each device is an `s2ws.sim` simulator behind an RM session, joined in memory to a CEM
+session whose rule context judges every message, and to the CEM's control-type view. One simulated clock
+moves every device a minute at a time; every quarter hour the strategy under test reads the views and
+sends what it decides through the CEM sessions.
+
+**The home.** A 10 kWh battery (FRBC), a 60 kWh car on an 11 kW charger that comes home at 18:00 with
+40 % and wants 80 % at 07:30 (FRBC with a fill-level target), a heat pump on a 200 l hot-water tank with
+showers at 06:30 and 19:00 (FRBC with a usage forecast, minimum on and off times), a PV inverter (PEBC),
+a washer loaded at 18:00 that must be done by 10:00 (PPBC, three containers), a hybrid heat pump heating
+the house with a gas boiler beside it (DDBC), a 6 kW generator with start-up, minimum run and cool-down
+(OMBC); a base load of 280-350 W with a breakfast bump and an evening hump. The tariff is dynamic: the
+import price is the day-ahead price + 0.12 EUR/kWh, export earns the day-ahead price (negative at a sunny
+summer noon); gas costs 1.30 EUR/m³. Each simulated day runs from 18:00 to 18:00, so that the car's
+evening arrival, the washer's window and the published day-ahead prices all fall inside it.
+
+| season | date | PV peak | daylight | outdoor | day-ahead price |
+|:---|:---|---:|:---|:---|:---|
+| winter | 14 Jan | 1.8 kW | 08:30-16:30 | 1 ± 4 °C | 0.09 night, 0.26 evening, 0.66 at 18:00 |
+| spring | 15 Apr | 3.4 kW | 06:00-19:30 | 10 ± 6 °C | 0.07 night, 0.02 noon, 0.20 evening |
+| summer | 15 Jul | 4.0 kW | 05:00-21:00 | 19 ± 6 °C | 0.08 night, -0.04 noon, 0.17 evening |
+
+**The strategies.** `none`: no control type selected, each device does what it does alone (the car
+charges at once, thermostats, the hybrid heat pump runs itself, the battery and generator stay idle; the
+washer, which does nothing unless started, is started at 18:00). `rules`: the per-control-type planners
+of `s2ws cem` (`s2ws.app.planners.planner_for`). `plan-exact`: `s2ws.plan` in rolling horizon: every
+quarter hour a model of every view, one plan over 24 h, and the first quarter hour's instructions built
+through the views. `plan-noisy`: the same, with the base-load forecast and every forecast the devices
+send (PV, heat demand, hot-water use) scaled by a seeded AR(1) error. `oracle`: the offline
+perfect-foresight optimum of the same model: one solve at 18:00 over the whole day with exact data,
+carried out open loop.
+
+**The figures.** Cost: electricity per minute at that quarter hour's price (import paid, export earned),
+plus gas, plus the generator's running and start costs, minus the energy left in the battery and the tank
+compared with the start (credited at the day's mean import price). Share of the oracle's saving:
+(C_none − C) / (C_none − C_oracle). Peak import: the highest quarter-hour mean. Self-consumption: the share
+of local production (PV and generator) used on site. S2 violations: error findings when each device's
+transcript is replayed through the rule catalogue (transitions, timers, everything else) plus messages
+their receiver did not answer OK. Rejected / refused: instructions the device rejected
+(InstructionStatusUpdate REJECTED) / the CEM's own checks refused to send. EV short: energy missing at
+departure. Tank < min: minutes below 45 °C. Unmet heat: heat demand the hybrid heat pump did not cover.
+PPBC outside window: containers not run to completion inside the programme's window. Mode switches:
+changes of an actuator's active operation mode.
+"""
+
 
 def saving_share(none: float, cost: float, oracle: float) -> float | None:
     """(C_none − C) / (C_none − C_oracle): the share of the perfect-foresight saving captured."""
@@ -124,7 +171,7 @@ def _total(res: Results, strategy: str) -> float | None:
 
 def report(res: Results, *, md: bool, command: str) -> str:
     """The benchmark section: tables, budgets, the command and the machine."""
-    parts: list[str] = []
+    parts: list[str] = [PREAMBLE.rstrip()] if md else []
     heading = "### " if md else ""
     headers = [
         "season",
@@ -326,6 +373,20 @@ def emhass_runs(
     return outcomes, []
 
 
+def source_commit() -> str:
+    """The commit the figures were measured on (with "+changes" when the tree differs from it)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.plan", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write-docs", action="store_true", help=f"record the run in {DOC.relative_to(REPO)}")
@@ -365,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(chosen)} simulated days ({args.hours:g} h from 18:00) per strategy, one minute of simulated time per"
         f" sample, a planning step of 15 minutes, a horizon of 24 h, a solver time limit of {args.time_limit:g} s per"
         f" replan ({args.oracle_time_limit:g} s for the oracle); forecast noise {args.noise:g} (seed {args.seed});"
-        f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each;"
+        f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each; source {source_commit()};"
         f" whole run {time.perf_counter() - began:.0f} s of wall time."
     )
     print(report(res, md=False, command=command))
