@@ -97,6 +97,8 @@ class Results:
     strategies: list[str]
     replan: dict[str, list[float]] = field(default_factory=dict)
     """Label ("home", "50 devices", ...) -> wall seconds of each replan."""
+    replan_status: dict[str, list[str]] = field(default_factory=dict)
+    """Label -> the solver's status of each replan."""
     notes: list[str] = field(default_factory=list)
     settings: str = ""
     emhass: list[Outcome] = field(default_factory=list)
@@ -152,6 +154,16 @@ def _seconds(values: Sequence[float], q: float) -> str:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return f"{ordered[index]:.2f} s" if q != 0.5 else f"{statistics.median(ordered):.2f} s"
+
+
+def _statuses(statuses: Sequence[str] | None) -> str:
+    """ "optimal 90, time_limit 6": how the replans ended."""
+    if not statuses:
+        return "-"
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{status} {n}" for status, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def _share(res: Results, season: str, outcome: Outcome) -> float | None:
@@ -225,10 +237,10 @@ def report(res: Results, *, md: bool, command: str) -> str:
 
     if res.replan:
         rows = [
-            [label, str(len(v)), _seconds(v, 0.5), _seconds(v, 0.95), _seconds(v, 1.0)]
-            for label, v in res.replan.items()
+            [k, str(len(v)), _seconds(v, 0.5), _seconds(v, 0.95), _seconds(v, 1.0), _statuses(res.replan_status.get(k))]
+            for k, v in res.replan.items()
         ]
-        table = render_table(["problem", "replans", "p50", "p95", "max"], rows, md)
+        table = render_table(["problem", "replans", "p50", "p95", "max", "solver status"], rows, md)
         parts.append(f"{heading}Replan time (wall clock, one planner call)\n\n{table}")
 
     parts.append(f"{heading}Budgets\n\n" + "\n".join(f"- {line}" for line in verdicts(res)))
@@ -288,7 +300,11 @@ def verdicts(res: Results) -> list[str]:
             out.append(f"replan p95 <= {budget:g} s for the {label}: not measured")
             continue
         p95 = sorted(values)[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-        out.append(f"replan p95 <= {budget:g} s for the {label}: {p95:.2f} s: {'met' if p95 <= budget else 'NOT met'}")
+        verdict = "met" if p95 <= budget else "NOT met"
+        unsolved = sum(1 for status in res.replan_status.get(label, []) if status == "no_solution")
+        if unsolved:
+            verdict += f", but {unsolved} of {len(values)} replans found no solution in the time limit"
+        out.append(f"replan p95 <= {budget:g} s for the {label}: {p95:.2f} s: {verdict}")
     return out
 
 
@@ -387,6 +403,16 @@ def source_commit() -> str:
     return head + (" + uncommitted changes" if dirty else "")
 
 
+def time_fleets(args: argparse.Namespace, season: Season, res: Results, progress: Callable[[str], None]) -> None:
+    limit = float(args.fleet_time_limit if args.fleet_time_limit is not None else args.time_limit)
+    for size in [int(n) for n in args.fleets.split(",") if n.strip()]:
+        timed = time_fleet(
+            size, season, replans=args.fleet_replans, seed=args.seed, time_limit_s=limit, progress=progress
+        )
+        res.replan[f"{size} devices"] = [t for t, _ in timed]
+        res.replan_status[f"{size} devices"] = [status for _, status in timed]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.plan", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write-docs", action="store_true", help=f"record the run in {DOC.relative_to(REPO)}")
@@ -397,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fleet-replans", type=int, default=3, help="replans timed per fleet (3)")
     parser.add_argument("--hours", type=float, default=24.0, help="length of each simulated day (24)")
     parser.add_argument("--time-limit", type=float, default=10.0, help="solver time limit per replan, s (10)")
+    parser.add_argument("--fleet-time-limit", type=float, default=None, help="for the fleets (--time-limit)")
+    parser.add_argument("--fleets-only", action="store_true", help="only time the fleets' replans; no days")
     parser.add_argument("--oracle-time-limit", type=float, default=120.0, help="the oracle's time limit, s (120)")
     parser.add_argument("--no-emhass", action="store_true", help="skip the EMHASS comparison")
     parser.add_argument("--invoked-as", default=None, help="the command to record in the docs")
@@ -410,23 +438,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {text}", file=sys.stderr, flush=True)
 
     began = time.perf_counter()
+    if args.fleets_only:
+        res = Results([], [], [])
+        time_fleets(args, chosen[0], res, progress)
+        print(report(res, md=False, command=command))
+        return 0
     used: list[Strategy] = []
     length = timedelta(hours=args.hours)
     outcomes = run_days(chosen, strategies_for(args), length=length, noise_seed=args.seed, progress=progress, used=used)
     names = list(dict.fromkeys(o.strategy for o in outcomes))
     res = Results(outcomes, [s.name for s in chosen], names, notes=notes_for(outcomes, used))
     res.replan["home"] = [t for o in outcomes if o.strategy.startswith("plan-") for t in o.replan_seconds]
-    for size in [int(n) for n in args.fleets.split(",") if n.strip()]:
-        res.replan[f"{size} devices"] = time_fleet(
-            size, chosen[0], replans=args.fleet_replans, seed=args.seed, time_limit_s=args.time_limit, progress=progress
-        )
+    res.replan_status["home"] = [status for s in used for status in getattr(s, "statuses", [])]
+    time_fleets(args, chosen[0], res, progress)
     res.emhass, emhass_notes = emhass_runs(args, chosen, progress)
     res.notes += emhass_notes
     res.settings = (
         f"{len(chosen)} simulated days ({args.hours:g} h from 18:00) per strategy, one minute of simulated time per"
         f" sample, a planning step of 15 minutes, a horizon of 24 h, a solver time limit of {args.time_limit:g} s per"
         f" replan ({args.oracle_time_limit:g} s for the oracle); forecast noise {args.noise:g} (seed {args.seed});"
-        f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each; source {source_commit()};"
+        f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each"
+        f" ({args.fleet_time_limit or args.time_limit:g} s time limit); source {source_commit()};"
         f" whole run {time.perf_counter() - began:.0f} s of wall time."
     )
     print(report(res, md=False, command=command))

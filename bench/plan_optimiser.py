@@ -87,6 +87,8 @@ class Optimised:
         self.planner: Planner | None = None
         self.fallback: set[str] = set()
         """Kinds of device run by the rules because the optimiser has no model for them."""
+        self.statuses: list[str] = []
+        """The solver's status of each replan (optimal, time_limit, no_solution, ...)."""
 
     def start(self, run: HomeRun) -> None:
         for link in run.links:
@@ -106,6 +108,7 @@ class Optimised:
         began = time.perf_counter()
         plan = self.planner.plan(models, now)
         run.replan_seconds.append(time.perf_counter() - began)
+        self.statuses.append(plan.status)
         _carry_out(run, plan, now, {m.resource_id for m in models})
 
 
@@ -143,22 +146,22 @@ def time_fleet(
     seed: int = 1,
     time_limit_s: float = 10.0,
     progress: Callable[[str], None] | None = None,
-) -> list[float]:
-    """Wall seconds of ``replans`` successive replans (a quarter hour apart) of a generated fleet."""
+) -> list[tuple[float, str]]:
+    """(wall seconds, solver status) of ``replans`` successive replans, a quarter hour apart, of a generated fleet."""
     start, devices = fleet(count, season, seed=seed)
     run = HomeRun(season, start, devices, tariff(season, start))
     for link in run.links:
         link.loop.start(link.device.control_type)
     planner = Planner(forecast_site(run, time_limit_s=time_limit_s))
-    out: list[float] = []
+    out: list[tuple[float, str]] = []
     now = start
     for i in range(replans):
         models = [m for m in (device_model(k.resource_id, k.view, now) for k in run.links) if m is not None]
         began = time.perf_counter()
         plan = planner.plan(models, now)
-        out.append(time.perf_counter() - began)
+        out.append((time.perf_counter() - began, plan.status))
         if progress is not None:
-            progress(f"{count} devices ({len(models)} modelled): replan {i + 1} in {out[-1]:.1f} s, {plan.status}")
+            progress(f"{count} devices ({len(models)} modelled): replan {i + 1} in {out[-1][0]:.1f} s, {plan.status}")
         modelled = {m.resource_id for m in models}
         for link in run.links:
             if link.resource_id in modelled:

@@ -76,15 +76,18 @@ def test_the_optimiser_strategies_on_a_battery() -> None:
 
 
 def test_fleet_replans_are_timed() -> None:
-    times = time_fleet(3, SEASONS[1], replans=2, time_limit_s=5.0)
-    assert len(times) == 2 and all(t > 0 for t in times)
+    timed = time_fleet(3, SEASONS[1], replans=2, time_limit_s=5.0)
+    assert len(timed) == 2 and all(seconds > 0 and status for seconds, status in timed)
 
 
 def test_the_report_and_the_doc_section(tmp_path: Path) -> None:
     outcomes = plan.run_days([SEASONS[0]], [NoControl], kinds=["heatpump"], length=timedelta(hours=1))
-    res = plan.Results(outcomes, ["winter"], ["none"], replan={"home": [0.1, 0.2, 0.3]})
+    res = plan.Results(outcomes, ["winter"], ["none"], replan={"home": [0.1, 0.2, 7.0]})
+    res.replan_status["home"] = ["optimal", "optimal", "no_solution"]
     text = plan.report(res, md=True, command="pytest")
     assert "### Per simulated day" in text and "| winter | none |" in text and "### Budgets" in text
+    assert "| home | 3 | 0.20 s | 7.00 s | 7.00 s | optimal 2, no_solution 1 |" in text
+    assert "for the home: 7.00 s: NOT met, but 1 of 3 replans found no solution" in text
     doc = tmp_path / "planning.md"
     doc.write_text("# Planning\n\n## Model\n\nx\n\n## Benchmark\n\nold\n\n## Per control type\n\ny\n")
     plan.write_doc(text, doc)
