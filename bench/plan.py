@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from s2ws.plan import Site
+
 from .harness import machine_info, render_table
 from .plan_emhass import EMHASS_KINDS, EmhassDayAhead, emhass_python
 from .plan_home import DAY, KINDS, SEASONS, Season, home, tariff
@@ -422,7 +424,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fleets", default="50,200", help="fleet sizes to time replanning on (50,200)")
     parser.add_argument("--fleet-replans", type=int, default=3, help="replans timed per fleet (3)")
     parser.add_argument("--hours", type=float, default=24.0, help="length of each simulated day (24)")
-    parser.add_argument("--time-limit", type=float, default=10.0, help="solver time limit per replan, s (10)")
+    default_limit = Site().time_limit_s
+    parser.add_argument(
+        "--time-limit", type=float, default=default_limit, help=f"solver time limit per replan, s ({default_limit:g})"
+    )
     parser.add_argument("--fleet-time-limit", type=float, default=None, help="for the fleets (--time-limit)")
     parser.add_argument("--fleets-only", action="store_true", help="only time the fleets' replans; no days")
     parser.add_argument("--oracle-time-limit", type=float, default=120.0, help="the oracle's time limit, s (120)")

@@ -79,7 +79,7 @@ def _carry_out(run: HomeRun, plan: Plan, now: datetime, modelled: set[str]) -> N
 class Optimised:
     """Rolling horizon: replan every step, send the instructions of the first step."""
 
-    def __init__(self, noise: float = 0.0, seed: int = 1, time_limit_s: float = 10.0) -> None:
+    def __init__(self, noise: float = 0.0, seed: int = 1, time_limit_s: float = Site.time_limit_s) -> None:
         self.noise = noise
         self.seed = seed
         self.time_limit_s = time_limit_s

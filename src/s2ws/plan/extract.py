@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from ..control import DDBCView, FRBCView, OMBCView
-from ..messages import FRBCSystemDescription
-from .model import ActuatorModel, DeviceModel, OMModel, StorageModel, actuator_model, leak_line, ms_rows
+from ..control import DDBCView, FRBCView, OMBCView, PEBCView, PPBCView
+from ..messages import FRBCSystemDescription, PowerForecast, PPBCPowerSequence, PPBCPowerSequenceStatus
+from .model import (
+    ELECTRIC,
+    ActuatorModel,
+    ContainerModel,
+    DeviceModel,
+    OMModel,
+    PEBCModel,
+    PPBCModel,
+    ProfileModel,
+    SequenceModel,
+    StorageModel,
+    actuator_model,
+    electric_total,
+    leak_line,
+    ms_rows,
+)
 
 __all__ = ["device_model"]
 
@@ -92,12 +107,93 @@ def _ddbc(resource_id: str, view: DDBCView, now: datetime) -> OMModel | None:
             [e.duration for e in forecast.elements],
             [e.demand_rate_expected for e in forecast.elements],
         )
-    return OMModel(resource_id, "DDBC", actuators, demand=demand, demand_default=default)
+    least = 0.0 if present is None else min(present.start_of_range, present.end_of_range)
+    return OMModel(resource_id, "DDBC", actuators, demand=demand, demand_default=default, demand_now=least)
 
 
-def device_model(resource_id: str, view: object, now: datetime) -> DeviceModel | None:
+def _elements(sequence: PPBCPowerSequence) -> tuple[tuple[float, float], ...]:
+    return tuple((e.duration / 1000.0, electric_total(e.power_values)) for e in sequence.elements)
+
+
+def _rows(elements: tuple[tuple[float, float], ...], start: datetime) -> tuple[tuple[datetime, datetime, float], ...]:
+    out = []
+    moment = start
+    for seconds, watts in elements:
+        end = moment + timedelta(seconds=seconds)
+        out.append((moment, end, watts))
+        moment = end
+    return tuple(out)
+
+
+_OPEN = (PPBCPowerSequenceStatus.SCHEDULED, PPBCPowerSequenceStatus.EXECUTING, PPBCPowerSequenceStatus.INTERRUPTED)
+
+
+def _ppbc(resource_id: str, view: PPBCView, now: datetime) -> PPBCModel | None:
+    profiles = []
+    for definition in view.profiles():
+        sequences = {c.id: {s.id: s for s in c.power_sequences} for c in definition.power_sequences_containers}
+        containers = []
+        for state in view.feasible_schedules(definition.id, now):
+            known = sequences.get(state.container_id, {})
+            selected = known.get(state.selected_sequence_id) if state.selected_sequence_id else None
+            if selected is not None and state.status in _OPEN and state.end is not None:
+                elements = _elements(selected)
+                total = sum(d for d, _ in elements)
+                rows = _rows(elements, state.end - timedelta(seconds=total))
+                containers.append(ContainerModel(state.container_id, fixed=tuple(r for r in rows if r[1] > now)))
+            elif state.status is PPBCPowerSequenceStatus.NOT_SCHEDULED:
+                options = tuple(
+                    SequenceModel(
+                        o.sequence_id,
+                        _elements(known[o.sequence_id]),
+                        o.earliest_start,
+                        o.latest_start,
+                        None if o.max_pause_before is None else o.max_pause_before.total_seconds(),
+                    )
+                    for o in state.options
+                    if o.sequence_id in known and not o.abnormal_condition_only
+                )
+                containers.append(ContainerModel(state.container_id, options))
+            else:
+                containers.append(ContainerModel(state.container_id, fixed=()))
+        profiles.append(ProfileModel(definition.id, definition.start_time, definition.end_time, tuple(containers)))
+    return PPBCModel(resource_id, tuple(profiles)) if profiles else None
+
+
+def _pebc(resource_id: str, view: PEBCView, now: datetime, forecast: PowerForecast | None) -> PEBCModel | None:
+    constraints = view.constraints_at(now)
+    if constraints is None:
+        return None
+    quantities = [r.commodity_quantity for r in constraints.allowed_limit_ranges]
+    quantity = next((q for q in quantities if q in ELECTRIC), None)
+    if quantity is None:
+        return None
+    allowed = view.allowed_limits(quantity, now)
+    if allowed is None:
+        return None
+    lower = (allowed.lower[0][0], allowed.lower[-1][1]) if allowed.lower else None
+    upper = (allowed.upper[0][0], allowed.upper[-1][1]) if allowed.upper else None
+    rows: tuple[tuple[datetime, datetime, float], ...] = ()
+    if forecast is not None:
+        rows = ms_rows(
+            forecast.start_time,
+            [e.duration for e in forecast.elements],
+            [electric_total(e.power_values) for e in forecast.elements],
+        )
+    return PEBCModel(resource_id, quantity, rows, lower, upper)
+
+
+def device_model(
+    resource_id: str, view: object, now: datetime, *, forecast: PowerForecast | None = None
+) -> DeviceModel | None:
     """A snapshot of what the view knows, for the planner; None while nothing is plannable
-    (no description in force, an FRBC storage whose level is unknown, an unknown view)."""
+    (no description, constraints or profile in force, an FRBC storage whose level is unknown,
+    an unknown view). ``forecast`` is the RM's last PowerForecast: PEBC plans around it (a PV
+    inverter's expected production); without one a PEBC device is planned at 0 W."""
+    if isinstance(view, PPBCView):
+        return _ppbc(resource_id, view, now)
+    if isinstance(view, PEBCView):
+        return _pebc(resource_id, view, now, forecast)
     if isinstance(view, FRBCView):
         return _frbc(resource_id, view, now)
     if isinstance(view, OMBCView):

@@ -8,6 +8,9 @@ whatever names both problems share start from the old values. HiGHS runs single-
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +21,29 @@ import numpy as np
 __all__ = ["INF", "LinearProgram", "Solution"]
 
 INF = math.inf
+_quiet_lock = threading.Lock()
+_quiet = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance; the first one in a process prints a banner on the C stdout, which a
+    command-line tool's output must not carry, so that one is made with stdout closed off."""
+    global _quiet
+    with _quiet_lock:
+        if _quiet:
+            return highspy.Highs()  # type: ignore[no-untyped-call]
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
+                h.setOptionValue("output_flag", False)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _quiet = True
+        return h
 
 
 @dataclass(frozen=True)
@@ -87,15 +113,25 @@ class LinearProgram:
         self.row_upper.append(upper)
 
     def solve(
-        self, *, time_limit: float, gap: float = 0.005, start: Mapping[Hashable, float] | None = None
+        self,
+        *,
+        time_limit: float,
+        gap: float = 0.005,
+        abs_gap: float = 0.0,
+        start: Mapping[Hashable, float] | None = None,
+        options: Mapping[str, float | int | bool | str] | None = None,
     ) -> Solution:
         began = time.perf_counter()
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         h.setOptionValue("time_limit", float(time_limit))
         h.setOptionValue("mip_rel_gap", float(gap))
+        if abs_gap > 0:
+            h.setOptionValue("mip_abs_gap", float(abs_gap))
         h.setOptionValue("random_seed", 1)
+        for key, option in (options or {}).items():
+            h.setOptionValue(key, option)
         lp = highspy.HighsLp()
         lp.num_col_ = self.num_cols
         lp.num_row_ = self.num_rows

@@ -8,50 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from .lp import INF, LinearProgram
-from .model import ActuatorModel, DeviceModel, ModeUnit, OMModel
+from .milp_envelopes import PEBCHandles, add_pebc
+from .milp_grid import Grid, Slack
+from .milp_profiles import PPBCHandles, add_ppbc
+from .model import ActuatorModel, DeviceModel, ModeUnit, OMModel, PPBCModel
 from .site import Site
 
 __all__ = ["Grid", "Handles", "OMHandles", "Slack", "build"]
 
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Grid:
-    starts: tuple[datetime, ...]
-    lengths: tuple[float, ...]
-    """Seconds."""
-    imports: tuple[float, ...]
-    exports: tuple[float, ...]
-    base: tuple[float, ...]
-
-    @property
-    def size(self) -> int:
-        return len(self.starts)
-
-    def end(self, t: int) -> datetime:
-        from datetime import timedelta
-
-        return self.starts[t] + timedelta(seconds=self.lengths[t])
-
-    def hours(self, t: int) -> float:
-        return self.lengths[t] / 3600.0
-
-
-@dataclass(frozen=True)
-class Slack:
-    """A soft constraint's slack column, to report what a plan relaxed."""
-
-    device: str | None
-    constraint: str
-    step: int
-    column: int
-    unit: str
-    bound: float
-    """The value the constraint asked for (a limit, a target edge)."""
 
 
 @dataclass
@@ -74,7 +41,7 @@ class Handles:
     grid: Grid
     imp: list[int] = field(default_factory=list)
     exp: list[int] = field(default_factory=list)
-    devices: dict[str, OMHandles] = field(default_factory=dict)
+    devices: dict[str, OMHandles | PPBCHandles | PEBCHandles] = field(default_factory=dict)
     slacks: list[Slack] = field(default_factory=list)
 
 
@@ -300,6 +267,8 @@ def _om_device(lp: LinearProgram, site: Site, grid: Grid, model: OMModel, handle
         if model.kind == "DDBC":
             supply, supply_const = _unit_sum(dev, grid, t, "rate")
             demand = model.demand_mean(grid.starts[t], grid.end(t))
+            if t == 0:
+                demand = max(demand, model.demand_now)
             if demand > 0:
                 short = lp.var((rid, "short", grid.starts[t]), 0.0, demand, site.penalties.demand * hours)
                 lp.row([*supply, (short, 1.0)], lower=demand - supply_const)
@@ -307,6 +276,13 @@ def _om_device(lp: LinearProgram, site: Site, grid: Grid, model: OMModel, handle
     if storage is not None and levels is not None:
         value = _terminal_value(model, grid)
         last = levels[-1]
+        if storage.targets:
+            # A storage with a target profile (a car) is valued where its last band begins (the
+            # departure): after that nothing is known (the car may have left), so charging
+            # then earns nothing.
+            valued = max(a for a, _, _, _ in storage.targets)
+            within = [t for t in range(T) if grid.end(t) <= valued]
+            last = levels[within[-1] + 1] if within else levels[0]
         if value and isinstance(last, int):
             lp.add_cost(last, -value * w_cost)
 
@@ -330,25 +306,37 @@ def _terminal_value(model: OMModel, grid: Grid) -> float:
     return per_unit * mean
 
 
+def _largest_power(device: DeviceModel) -> float:
+    if isinstance(device, OMModel):
+        return sum(
+            max(max(abs(u.power_w[0]), abs(u.power_w[1])) for m in a.modes for u in m.units) for a in device.actuators
+        )
+    if isinstance(device, PPBCModel):
+        return sum(
+            max((abs(w) for s in c.options for _, w in s.elements), default=0.0)
+            + max((abs(w) for _, _, w in c.fixed or ()), default=0.0)
+            for p in device.profiles
+            for c in p.containers
+        )
+    return max((abs(w) for _, _, w in device.forecast), default=0.0)
+
+
 def build(site: Site, grid: Grid, devices: Sequence[DeviceModel]) -> tuple[LinearProgram, Handles]:
     lp = LinearProgram()
     handles = Handles(grid)
     for device in devices:
-        _om_device(lp, site, grid, device, handles)
+        if device.resource_id in handles.devices:
+            raise ValueError(f"two devices with resource id {device.resource_id}")
+        if isinstance(device, OMModel):
+            _om_device(lp, site, grid, device, handles)
+        elif isinstance(device, PPBCModel):
+            handles.devices[device.resource_id] = add_ppbc(lp, site, grid, device, handles.slacks)
+        else:
+            handles.devices[device.resource_id] = add_pebc(lp, site, grid, device)
     T = grid.size
     obj = site.objective
     w_cost, w_peak, w_self = obj.weight("cost"), obj.weight("peak"), obj.weight("self-consumption")
-    bound = (
-        sum(
-            max(abs(u.power_w[0]), abs(u.power_w[1]))
-            for d in devices
-            for a in d.actuators
-            for m in a.modes
-            for u in m.units
-        )
-        + max(abs(b) for b in grid.base)
-        + 1.0
-    )
+    bound = sum(_largest_power(d) for d in devices) + max(abs(b) for b in grid.base) + 1.0
     peak_price = w_peak + w_cost * (site.capacity_price or 0.0)
     peak = lp.var(("site", "peak"), 0.0, INF, peak_price / 1000.0) if peak_price > 0 else None
     for t in range(T):
@@ -364,7 +352,7 @@ def build(site: Site, grid: Grid, devices: Sequence[DeviceModel]) -> tuple[Linea
             row += [(c, -v) for c, v in dev.power[t]]
             constant += dev.power_const[t]
         lp.row(row, constant, constant)
-        if grid.exports[t] >= grid.imports[t] - 1e-12 or w_cost * grid.exports[t] < 0:
+        if grid.exports[t] >= grid.imports[t] - 1e-12:
             # Exporting pays at least as much as importing costs: forbid doing both at once.
             u = lp.var(("site", "importing", start), 0.0, 1.0, integer=True)
             lp.row([(imp, 1.0), (u, -bound)], upper=0.0)

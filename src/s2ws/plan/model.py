@@ -20,23 +20,31 @@ from ..messages import (
     FRBCOperationMode,
     NumberRange,
     OMBCOperationMode,
+    PowerForecastValue,
     PowerRange,
 )
 from ..messages.base import UNSET
 
 __all__ = [
+    "ELECTRIC",
     "ActuatorModel",
+    "ContainerModel",
     "DeviceModel",
     "ModeModel",
     "ModeUnit",
     "OMModel",
+    "PEBCModel",
+    "PPBCModel",
+    "ProfileModel",
+    "SequenceModel",
     "StorageModel",
     "TransitionModel",
     "electric_range",
+    "electric_total",
     "gas_range",
 ]
 
-_ELECTRIC = frozenset(
+ELECTRIC = frozenset(
     {
         CommodityQuantity.ELECTRIC_POWER_L1,
         CommodityQuantity.ELECTRIC_POWER_L2,
@@ -50,10 +58,15 @@ def electric_range(ranges: Iterable[PowerRange]) -> tuple[float, float]:
     """Total electric power (W) at factor 0 and at factor 1."""
     low = high = 0.0
     for r in ranges:
-        if r.commodity_quantity in _ELECTRIC:
+        if r.commodity_quantity in ELECTRIC:
             low += r.start_of_range
             high += r.end_of_range
     return low, high
+
+
+def electric_total(values: Iterable[PowerForecastValue]) -> float:
+    """Total expected electric power (W) of forecast values."""
+    return sum(v.value_expected for v in values if v.commodity_quantity in ELECTRIC)
 
 
 def gas_range(ranges: Iterable[PowerRange]) -> tuple[float, float]:
@@ -171,7 +184,9 @@ class OMModel:
     demand: tuple[tuple[datetime, datetime, float], ...] = ()
     """DDBC: (start, end, demand rate) to be supplied."""
     demand_default: float = 0.0
-    """DDBC: the demand after the forecast runs out (the present demand)."""
+    """DDBC: the demand after the forecast runs out (the middle of the present demand)."""
+    demand_now: float = 0.0
+    """DDBC: the least the present demand may be; the first step supplies at least this."""
 
     def demand_mean(self, start: datetime, end: datetime) -> float:
         covered = _mean(self.demand, start, end)
@@ -182,8 +197,69 @@ class OMModel:
         return covered + self.demand_default * max(0.0, span - inside) / span
 
 
-DeviceModel = OMModel
-"""Every plannable device (more kinds join the union as they are modelled)."""
+@dataclass(frozen=True, slots=True)
+class SequenceModel:
+    """One power sequence: (duration s, electric W) elements, and when it may start."""
+
+    id: str
+    elements: tuple[tuple[float, float], ...]
+    earliest: datetime
+    latest: datetime
+    max_pause_s: float | None
+
+    @property
+    def duration_s(self) -> float:
+        return sum(d for d, _ in self.elements)
+
+    @property
+    def energy_wh(self) -> float:
+        return sum(d * w for d, w in self.elements) / 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerModel:
+    """A container still to be scheduled (``options``), or one whose sequence is fixed
+    (``fixed``: its expected power as (start, end, W) rows)."""
+
+    id: str
+    options: tuple[SequenceModel, ...] = ()
+    fixed: tuple[tuple[datetime, datetime, float], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileModel:
+    id: str
+    start: datetime
+    end: datetime
+    containers: tuple[ContainerModel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PPBCModel:
+    resource_id: str
+    profiles: tuple[ProfileModel, ...]
+    kind: str = "PPBC"
+
+
+@dataclass(frozen=True, slots=True)
+class PEBCModel:
+    """A device whose power follows its forecast inside the envelope the CEM sets."""
+
+    resource_id: str
+    quantity: CommodityQuantity
+    forecast: tuple[tuple[datetime, datetime, float], ...]
+    """(start, end, expected electric W; < 0 produces)."""
+    lower: tuple[float, float] | None
+    """The span of the allowed lower limits now (None: none allowed, nothing to curtail)."""
+    upper: tuple[float, float] | None
+    kind: str = "PEBC"
+
+    def forecast_mean(self, start: datetime, end: datetime) -> float:
+        return _mean(self.forecast, start, end)
+
+
+DeviceModel = OMModel | PPBCModel | PEBCModel
+"""Every plannable device."""
 
 
 # --- extraction helpers -----------------------------------------------------------------------

@@ -8,20 +8,25 @@ rule catalogue judge each one before it exists, and the view counts it as pendin
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+import time
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from ..errors import InstructionRefused, ResolutionError
+from ..messages import CommodityQuantity
 from ..messages.base import S2Message
-from .milp import Grid, Handles, build
+from .milp import Grid, Handles, OMHandles, build
+from .milp_envelopes import PEBCHandles
+from .milp_profiles import PPBCHandles
 from .model import DeviceModel, OMModel
 from .site import Site
 
-__all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation"]
+__all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation", "SequenceStart"]
 
 _TOL = 1e-6
 
@@ -48,6 +53,16 @@ class ModeStep:
 
 
 @dataclass(frozen=True)
+class SequenceStart:
+    """A PPBC sequence the plan starts."""
+
+    profile_id: str
+    container_id: str
+    sequence_id: str
+    start: datetime
+
+
+@dataclass(frozen=True)
 class DevicePlan:
     power_w: tuple[float, ...]
     """Planned electric power per step (W, > 0 consumes)."""
@@ -55,6 +70,14 @@ class DevicePlan:
     """Actuator id ("" for OMBC) -> mode and factor per step (operation-mode devices)."""
     fill_level: tuple[float, ...] | None = None
     """FRBC: the level at the start of every step, and at the end of the horizon (steps + 1 values)."""
+    rates: Mapping[str, tuple[float, ...]] | None = None
+    """Operation-mode devices: the fill rate (FRBC) or supply (DDBC) each actuator gives per step."""
+    sequences: tuple[SequenceStart, ...] | None = None
+    """PPBC: the sequences this plan starts, in order."""
+    forecast_w: tuple[float, ...] | None = None
+    """PEBC: the forecast power per step; where ``power_w`` differs the plan narrows the envelope."""
+    quantity: CommodityQuantity | None = None
+    """PEBC: the commodity quantity its envelopes are for."""
 
     def mode(self, actuator_id: str, step: int) -> ModeStep | None:
         if self.modes is None or actuator_id not in self.modes:
@@ -96,18 +119,40 @@ class Plan:
         holds for later moments are the caller's to revoke before asking for new ones.
         """
         device = self.devices.get(resource_id)
-        if device is None or device.modes is None:
+        if device is None:
+            return []
+        if device.sequences is not None:
+            return _schedule(device.sequences, view, now, until)
+        if device.forecast_w is not None:
+            return _envelopes(self, device, view, now, until)
+        if device.modes is None:
             return []
         out: list[S2Message] = []
-        for actuator_id, steps in device.modes.items():
-            for t, step in enumerate(steps):
-                start = max(self.steps[t], now)
-                if self.steps[t] >= until or (t + 1 < len(self.steps) and self.steps[t + 1] <= now):
+        stopped: set[str] = set()
+        modes = device.modes
+        rates = device.rates or {}
+
+        def rising(actuator_id: str, t: int) -> float:
+            """How much this actuator's rate rises at step t: rises go first, so a device that
+            checks the sum of its actuators never sees a moment with too little."""
+            rate = rates.get(actuator_id)
+            if rate is None:
+                return 0.0
+            return rate[t] - (rate[t - 1] if t > 0 else 0.0)
+
+        for t, moment in enumerate(self.steps):
+            if moment >= until or (t + 1 < len(self.steps) and self.steps[t + 1] <= now):
+                continue
+            start = max(moment, now)
+            for actuator_id in sorted(modes, key=lambda a: -rising(a, t)):
+                if actuator_id in stopped:
                     continue
+                step = modes[actuator_id][t]
                 try:
                     expected = view.expected(actuator_id, start)  # type: ignore[attr-defined]
                 except InstructionRefused:
-                    break
+                    stopped.add(actuator_id)
+                    continue
                 if (
                     expected.mode_id == step.mode_id
                     and expected.factor is not None
@@ -118,8 +163,69 @@ class Plan:
                 try:
                     out.append(_instruct(view, actuator_id, step, start, now, level))
                 except (InstructionRefused, ResolutionError):
-                    break
+                    stopped.add(actuator_id)
         return out
+
+
+def _schedule(sequences: Sequence[SequenceStart], view: object, now: datetime, until: datetime) -> list[S2Message]:
+    from ..control import PPBCView
+
+    if not isinstance(view, PPBCView):
+        return []
+    out: list[S2Message] = []
+    blocked: set[str] = set()
+    for item in sequences:
+        if item.start >= until or item.profile_id in blocked:
+            continue
+        try:
+            out.append(view.schedule(item.profile_id, item.container_id, item.sequence_id, max(item.start, now), now))
+        except InstructionRefused:
+            blocked.add(item.profile_id)
+    return out
+
+
+def _envelopes(plan: Plan, device: DevicePlan, view: object, now: datetime, until: datetime) -> list[S2Message]:
+    """One PEBC instruction per run of steps in which the plan narrows the envelope."""
+    from ..control import EnvelopeStep, PEBCView
+
+    if not isinstance(view, PEBCView) or device.forecast_w is None or device.quantity is None:
+        return []
+    quantity = device.quantity
+    out: list[S2Message] = []
+    run: list[EnvelopeStep] = []
+    run_start: datetime | None = None
+
+    def flush() -> None:
+        nonlocal run, run_start
+        if run and run_start is not None:
+            with contextlib.suppress(InstructionRefused):
+                out.append(view.instruct({quantity: run}, run_start, now))
+        run, run_start = [], None
+
+    for t, start in enumerate(plan.steps):
+        end = start + timedelta(seconds=plan.step_seconds[t])
+        if end <= now or start >= until:
+            continue
+        begin = max(start, now)
+        planned, forecast = device.power_w[t], device.forecast_w[t]
+        allowed = view.allowed_limits(quantity, begin)
+        if abs(planned - forecast) < 1.0 or allowed is None or not allowed.upper or not allowed.lower:
+            flush()
+            continue
+        lower: float | None
+        upper: float | None
+        if forecast <= 0:
+            lower, upper = allowed.tightest_lower(planned), allowed.upper[-1][1]
+        else:
+            lower, upper = allowed.lower[0][0], allowed.tightest_upper(planned)
+        if lower is None or upper is None or lower > upper:
+            flush()
+            continue
+        if run_start is None:
+            run_start = begin
+        run.append(EnvelopeStep(end - begin, lower, upper))
+    flush()
+    return out
 
 
 def _instruct(
@@ -161,23 +267,79 @@ class Planner:
         )
 
     def plan(self, devices: Sequence[DeviceModel], now: datetime) -> Plan:
+        """Solve the site's MILP for ``devices`` from ``now``, warm-started from the last plan.
+
+        With several devices, a device-by-device pass comes first (each device planned against
+        the site with the ones before it as a fixed load, warm-started from the last plan): a
+        complete plan on its own, found in a fraction of the time, which the whole model then
+        improves with the time left. A whole model that has not found anything better by its
+        time limit still returns that plan, so a loaded machine costs quality, never a plan.
+        """
+        began = time.perf_counter()
+        site = self.site
         grid = self.grid(now)
-        lp, handles = build(self.site, grid, devices)
         with self._lock:
             start = dict(self._last)
-        solution = lp.solve(time_limit=self.site.time_limit_s, gap=self.site.mip_gap, start=start)
+        passed: dict[Hashable, float] | None = None
+        lp, handles = build(site, grid, devices)
+        if len(devices) > 1 and site.decompose:
+            passed = self._pass(grid, devices, start, began)
+            start.update(passed)
         stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
-        if not solution.values:
-            return _hold(now, grid, devices, solution.seconds, stats)
+        left = site.time_limit_s - (time.perf_counter() - began)
+        complete = passed is not None and all(n in passed for n in lp.names)
+        if complete and left < 0.25 * site.time_limit_s:
+            assert passed is not None
+            values: tuple[float, ...] = tuple(passed[n] for n in lp.names)
+            status, objective = "decomposed", sum(c * v for c, v in zip(lp.cost, values, strict=True)) + lp.offset
+        else:
+            solution = lp.solve(
+                time_limit=max(left, 0.25 * site.time_limit_s),
+                gap=site.mip_gap,
+                abs_gap=site.mip_abs_gap,
+                start=start,
+                options={"mip_heuristic_effort": 0.2},
+            )
+            values, status, objective = solution.values, solution.status, solution.objective
+            if not values and complete:
+                assert passed is not None
+                values = tuple(passed[n] for n in lp.names)
+                status, objective = "decomposed", sum(c * v for c, v in zip(lp.cost, values, strict=True)) + lp.offset
+        seconds = time.perf_counter() - began
+        if not values:
+            return _hold(now, grid, devices, seconds, stats)
         with self._lock:
-            self._last = {n: v for n, v in zip(lp.names, solution.values, strict=True) if isinstance(n, tuple)}
-        return _read(now, grid, handles, solution.values, solution.status, solution.objective, solution.seconds, stats)
+            self._last = {n: v for n, v in zip(lp.names, values, strict=True) if isinstance(n, tuple)}
+        return _read(now, grid, handles, values, status, objective, seconds, stats, site.penalties.fill_target)
+
+    def _pass(
+        self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float
+    ) -> dict[Hashable, float]:
+        """Plan each device alone against the site plus the planned power of those before it."""
+        site = self.site
+        fixed = [0.0] * grid.size
+        values: dict[Hashable, float] = {}
+        share = max(0.5 * site.time_limit_s / len(devices), 0.3)  # a device needs presolve and a root
+        for device in devices:
+            sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, fixed, strict=True)))
+            lp, handles = build(site, sub_grid, [device])
+            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=start)
+            if not solution.values:
+                continue
+            values.update(zip(lp.names, solution.values, strict=True))
+            dev = handles.devices[device.resource_id]
+            for t in range(grid.size):
+                fixed[t] += sum(solution.values[c] * v for c, v in dev.power[t]) + dev.power_const[t]
+        return values
 
 
 def _hold(now: datetime, grid: Grid, devices: Sequence[DeviceModel], seconds: float, stats: Mapping[str, int]) -> Plan:
     """No solution in time: every device keeps its current mode, and the plan says so."""
     plans: dict[str, DevicePlan] = {}
     for device in devices:
+        if not isinstance(device, OMModel):
+            plans[device.resource_id] = DevicePlan(tuple(0.0 for _ in grid.starts))
+            continue
         modes = {
             a.id: tuple(ModeStep(a.mode_id, a.factor or 0.0) for _ in grid.starts)
             for a in device.actuators
@@ -203,12 +365,27 @@ def _value(values: Sequence[float], column: int | None, default: float = 0.0) ->
     return default if column is None else values[column]
 
 
-def _read_om(model: OMModel, handles: Handles, values: Sequence[float]) -> DevicePlan:
-    dev = handles.devices[model.resource_id]
+def _read_ppbc(dev: PPBCHandles, grid: Grid, values: Sequence[float]) -> DevicePlan:
+    power = tuple(sum(values[c] * v for c, v in dev.power[t]) + dev.power_const[t] for t in range(grid.size))
+    chosen = [p for p in dev.placements if values[p.column] > 0.5]
+    chosen.sort(key=lambda p: p.start)
+    starts = tuple(SequenceStart(p.profile_id, p.container_id, p.sequence.id, p.start) for p in chosen)
+    return DevicePlan(power, sequences=starts)
+
+
+def _read_pebc(dev: PEBCHandles, grid: Grid, values: Sequence[float]) -> DevicePlan:
+    power = tuple(dev.power_const[t] if col is None else values[col] for t, col in enumerate(dev.columns))
+    return DevicePlan(power, forecast_w=tuple(dev.forecast), quantity=dev.model.quantity)
+
+
+def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> DevicePlan:
+    model = dev.model
     T = handles.grid.size
     modes: dict[str, tuple[ModeStep, ...]] = {}
+    rates: dict[str, tuple[float, ...]] = {}
     for a, actuator in enumerate(model.actuators):
         steps: list[ModeStep] = []
+        rate: list[float] = []
         previous = (actuator.mode_id, actuator.factor)
         for t in range(T):
             best: tuple[float, str, int] | None = None
@@ -223,15 +400,20 @@ def _read_om(model: OMModel, handles: Handles, values: Sequence[float]) -> Devic
             if f_col is None:
                 factor = previous[1] if previous[0] == mode_id and previous[1] is not None else 0.0
             else:
-                factor = min(1.0, max(0.0, round(values[f_col], 6)))
+                factor = min(1.0, max(0.0, values[f_col]))
+                if factor < 1e-7 or factor > 1 - 1e-7:
+                    factor = round(factor)  # the solver's tolerance, not a wish for a trickle
             steps.append(ModeStep(mode_id, factor))
+            unit = actuator.mode(mode_id).units[k]
+            rate.append(unit.rate[0] + factor * (unit.rate[1] - unit.rate[0]))
             previous = (mode_id, factor)
         modes[actuator.id] = tuple(steps)
+        rates[actuator.id] = tuple(rate)
     power = tuple(sum(values[c] * v for c, v in dev.power[t]) + dev.power_const[t] for t in range(T))
     level = None
     if model.storage is not None:
         level = (model.storage.level, *(values[c] for c in dev.level))
-    return DevicePlan(power, MappingProxyType(modes), level)
+    return DevicePlan(power, MappingProxyType(modes), level, MappingProxyType(rates))
 
 
 def _when(grid: Grid, steps: list[int]) -> str:
@@ -241,7 +423,7 @@ def _when(grid: Grid, steps: list[int]) -> str:
 
 _WHY = {
     "fill_level_target.low": "the storage cannot reach the target band in time (or reaching it costs more than "
-    "the penalty of {pen} per unit and hour)",
+    "the penalty of {pen:g} per unit and hour)",
     "fill_level_target.high": "the level cannot be kept under the target band (usage, leakage or a mode that "
     "cannot stop)",
     "fill_level_range.low": "the usage and leakage empty the storage faster than its actuators can fill it",
@@ -252,7 +434,7 @@ _WHY = {
 }
 
 
-def _relaxations(handles: Handles, values: Sequence[float], site: Site | None = None) -> tuple[Relaxation, ...]:
+def _relaxations(handles: Handles, values: Sequence[float], penalty: float) -> tuple[Relaxation, ...]:
     grouped: dict[tuple[str | None, str], list[tuple[int, float, str, float]]] = {}
     for slack in handles.slacks:
         amount = values[slack.column]
@@ -264,7 +446,7 @@ def _relaxations(handles: Handles, values: Sequence[float], site: Site | None = 
     for (device, constraint), rows in grouped.items():
         worst = max(rows, key=lambda r: r[1])
         steps = [r[0] for r in rows]
-        why = _WHY.get(constraint, "keeping it is impossible or costs more than its penalty").format(pen="set")
+        why = _WHY.get(constraint, "keeping it is impossible or costs more than its penalty").format(pen=penalty)
         reason = (
             f"{constraint} {worst[3]:g} missed by up to {worst[1]:.3g} {worst[2]} over {len(steps)} step(s), "
             f"{_when(handles.grid, steps)}: {why}"
@@ -282,8 +464,16 @@ def _read(
     objective: float,
     seconds: float,
     stats: Mapping[str, int],
+    penalty: float,
 ) -> Plan:
-    plans = {rid: _read_om(dev.model, handles, values) for rid, dev in handles.devices.items()}
+    plans: dict[str, DevicePlan] = {}
+    for rid, dev in handles.devices.items():
+        if isinstance(dev, OMHandles):
+            plans[rid] = _read_om(dev, handles, values)
+        elif isinstance(dev, PPBCHandles):
+            plans[rid] = _read_ppbc(dev, grid, values)
+        else:
+            plans[rid] = _read_pebc(dev, grid, values)
     site_import = tuple(values[i] - values[e] for i, e in zip(handles.imp, handles.exp, strict=True))
     return Plan(
         now,
@@ -292,7 +482,7 @@ def _read(
         status,
         objective,
         seconds,
-        _relaxations(handles, values),
+        _relaxations(handles, values, penalty),
         MappingProxyType(plans),
         site_import,
         stats,

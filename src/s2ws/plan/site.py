@@ -161,6 +161,8 @@ class Penalties:
     """Per demand-rate unit not supplied, per hour (DDBC)."""
     ppbc_skip: float = 100.0
     """Per power sequence container that cannot be placed in the horizon."""
+    curtail: float = 1e-3
+    """Per kWh curtailed or held back (PEBC): only enough to curtail when nothing else is at stake."""
     switch: float = 1e-4
     """Per mode switch without transition costs: keeps plans from switching for nothing."""
 
@@ -178,8 +180,13 @@ class Site:
     """Per kW of the highest import in the horizon."""
     horizon: timedelta = timedelta(hours=24)
     step: timedelta = timedelta(minutes=15)
-    time_limit_s: float = 10.0
-    mip_gap: float = 0.005
+    time_limit_s: float = 4.0
+    mip_gap: float = 0.001
+    """Relative optimality gap at which a solve stops (or ``mip_abs_gap``, whichever comes first)."""
+    mip_abs_gap: float = 0.01
+    """Absolute gap in the objective's money (a cent by default)."""
+    decompose: bool = True
+    """Start from a device-by-device pass (see :meth:`Planner.plan`)."""
     gas_price: float = 0.0
     """Per m³ of natural gas (l/s flows of hybrid appliances)."""
     penalties: Penalties = field(default_factory=Penalties)
