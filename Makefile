@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PIP_QUIET ?= -q
 
-.PHONY: test lint typecheck pytest demo bench docs fuzz clean
+.PHONY: test lint typecheck pytest demo bench bench-plan docs fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,5 +73,22 @@ FUZZ_SECONDS ?= 60
 fuzz: $(STAMP)
 	$(BIN)/python -m fuzz.run --all --seconds $(FUZZ_SECONDS)
 
+# The planning benchmark: the reference home over simulated days under every kind of control, recorded
+# in docs/planning.md. It runs in .venv (the optimiser's solver is a dependency of s2ws); EMHASS, when
+# wanted beside it, lives in its own environment (make emhass-venv) and is used only if present.
+bench-plan: $(STAMP)
+	$(BIN)/python -m bench.plan --write-docs --invoked-as 'make bench-plan'
+
+EMHASS_VENV := .venv-emhass
+EMHASS_STAMP := $(EMHASS_VENV)/.installed-emhass
+
+.PHONY: emhass-venv
+emhass-venv: $(EMHASS_STAMP)
+
+$(EMHASS_STAMP):
+	$(PYTHON) -m venv $(EMHASS_VENV)
+	$(EMHASS_VENV)/bin/python -m pip install $(PIP_QUIET) emhass
+	touch $(EMHASS_STAMP)
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz
+	rm -rf $(VENV) $(BENCH_VENV) $(S2PYTHON_VENV) $(EMHASS_VENV) docs/api build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz

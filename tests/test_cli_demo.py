@@ -87,4 +87,4 @@ async def test_a_recorded_demo_replays_strictly_clean(tmp_path: Path) -> None:
     )
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "0 error(s), 0 warning(s)" in replayed.stderr, replayed.stderr
-    assert len({f.session for f in read_transcript(transcript)}) == 2
+    assert len({f.session for f in read_transcript(transcript)}) == 7  # the seven simulated devices
