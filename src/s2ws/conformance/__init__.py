@@ -7,12 +7,13 @@ makes it available to pytest. Cases are listed in ``docs/conformance.md`` (gener
 
 from __future__ import annotations
 
+from . import cem_cases as _cem_cases
 from . import rm_cases as _rm_cases
 from .cases import CATALOGUE, PROFILES, Case, CaseContext, CaseSkipped, select_cases
 from .probe import CaseFailed, Probe
 from .runner import CaseResult, Dialer, Listener, run_case, run_cases
 
-del _rm_cases
+del _cem_cases, _rm_cases
 
 __all__ = [
     "CATALOGUE",

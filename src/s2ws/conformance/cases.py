@@ -94,13 +94,19 @@ def _order(c: Case) -> tuple[bool, str]:
     return (ENDS_SESSION in c.tags, c.id)
 
 
+def _full_id(name: str) -> str:
+    """``7`` and ``007`` mean ``S2-TEST-007``; anything else is an id or a tag as written."""
+    return f"S2-TEST-{int(name):03d}" if name.isdigit() else name
+
+
 def select_cases(
     role: str, *, only: Iterable[str] = (), skip: Iterable[str] = (), profile: str | None = None
 ) -> list[Case]:
-    """Cases for ``role``, filtered by id or tag: ``only`` keeps matches (all when empty), ``skip`` drops.
+    """Cases for ``role``, filtered by id (or its number) or tag: ``only`` keeps matches (all when empty),
+    ``skip`` drops.
 
     Raises ValueError naming any id or tag that matches no case of the catalogue."""
-    only, skip = list(only), list(skip)
+    only, skip = [_full_id(x) for x in only], [_full_id(x) for x in skip]
     known = {c.id for c in _CASES.values()} | {t for c in _CASES.values() for t in c.tags}
     unknown = [x for x in only + skip if x not in known]
     if unknown:

@@ -80,6 +80,8 @@ class Probe:
     answer_times: dict[str, float] = field(default_factory=dict)
     sent_times: dict[str, float] = field(default_factory=dict)
     auto_ack: bool = True
+    tolerate: set[str] = field(default_factory=set)
+    """Rule ids the case does not hold against the peer (each script says why)."""
     close_code: int | None = None
     _pending: list[Message] = field(default_factory=list)
 

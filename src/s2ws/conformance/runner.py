@@ -63,7 +63,7 @@ class CaseResult:
         }
 
 
-def judge(transcript: list[TranscriptLine], peer_dir: str, profile: str) -> list[str]:
+def judge(transcript: list[TranscriptLine], peer_dir: str, profile: str, tolerate: Iterable[str] = ()) -> list[str]:
     """Errors the rule catalogue finds that are the peer's: in its frames, or in its (missing) answers."""
     replay = Replay(profile)
     findings = []
@@ -72,9 +72,10 @@ def judge(transcript: list[TranscriptLine], peer_dir: str, profile: str) -> list
         findings += replay.feed(record)
     findings += replay.finish()
     windows = _crossing(transcript, peer_dir)
+    tolerated = set(tolerate)
     out = []
     for f in findings:
-        if f.severity != "error":
+        if f.severity != "error" or f.rule in tolerated:
             continue
         if f.rule in _CROSSING_RULES and f.direction == peer_dir and any(a < f.line < b for a, b in windows):
             continue  # sent before the peer read our state change: the two crossed on the wire
@@ -141,7 +142,7 @@ async def run_case(case: Case, connector: Connector, ctx: CaseContext, *, timeou
     finally:
         with suppress(Exception):
             await asyncio.wait_for(probe.close(), 2.0)
-    findings = judge(probe.transcript, probe.in_dir, ctx.profile) if verdict != "skip" else []
+    findings = judge(probe.transcript, probe.in_dir, ctx.profile, probe.tolerate) if verdict != "skip" else []
     if verdict == "pass" and findings:
         verdict, reason = "fail", f"{len(findings)} rule error(s) in the peer's frames: {findings[0]}"
     return CaseResult(case, verdict, reason, findings, probe.transcript, time.monotonic() - started, ctx.profile)
