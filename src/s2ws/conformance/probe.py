@@ -147,28 +147,25 @@ class Probe:
             if isinstance(subject, str) and subject not in self.statuses:
                 self.statuses[subject] = str(message.get("status"))
                 self.answer_times[subject] = time.monotonic()
-        elif self.auto_ack:
-            await self.answer(message)
+        else:
+            self._pending.append(message)
+            if self.auto_ack:
+                await self.answer(message)
         return message
 
     async def expect(self, predicate: Callable[[Message], bool], what: str) -> Message:
-        """The next peer message matching ``predicate`` (earlier ones stay in ``received``)."""
-        for index, message in enumerate(self._pending):
-            if predicate(message):
-                del self._pending[index]
-                return message
+        """The next peer message matching ``predicate`` (others stay queued for later expectations)."""
         while True:
+            for index, message in enumerate(self._pending):
+                if predicate(message):
+                    del self._pending[index]
+                    return message
             try:
-                frame = await self._read()
+                await self._read()
             except PeerClosed as exc:
                 raise PeerClosed(f"waiting for {what}: {exc}") from None
             except CaseFailed:
                 raise CaseFailed(f"no {what} arrived in time") from None
-            if frame is None:
-                continue
-            if predicate(frame):
-                return frame
-            self._pending.append(frame)
 
     async def expect_type(self, *types: str) -> Message:
         names = set(types)
@@ -185,6 +182,17 @@ class Probe:
                 raise CaseFailed(f"the peer sent no ReceptionStatus for {what or message_id}") from None
         return self.statuses[message_id]
 
+    async def new_statuses(self, before: set[str], what: str) -> list[str]:
+        """Wait for ReceptionStatus(es) to subjects not in ``before`` (an answer to a frame without an id)."""
+        while not set(self.statuses) - before:
+            try:
+                await self._read()
+            except PeerClosed as exc:
+                raise PeerClosed(f"waiting for the ReceptionStatus of {what}: {exc}") from None
+            except CaseFailed:
+                raise CaseFailed(f"the peer sent no ReceptionStatus for {what}") from None
+        return [status for subject, status in self.statuses.items() if subject not in before]
+
     async def require_status(self, message_id: str, wanted: set[str], what: str) -> str:
         got = await self.status_of(message_id, what)
         if got not in wanted:
@@ -197,25 +205,21 @@ class Probe:
         while (left := end - time.monotonic()) > 0:
             saved, self.deadline = self.deadline, time.monotonic() + left
             try:
-                message = await self._read()
+                await self._read()
             except CaseFailed:
                 return
             finally:
                 self.deadline = saved
-            if message is not None:
-                self._pending.append(message)
 
     async def wait_closed(self) -> int | None:
         """Wait until the peer closes the connection; returns its close code."""
         while True:
             try:
-                message = await self._read()
+                await self._read()
             except PeerClosed:
                 return self.close_code
             except CaseFailed:
                 raise CaseFailed("the peer did not close the connection in time") from None
-            if message is not None:
-                self._pending.append(message)
 
     async def close(self) -> None:
         if not self.socket.closed:

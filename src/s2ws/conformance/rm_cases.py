@@ -288,11 +288,7 @@ async def _bad_frame(probe: Probe, ctx: CaseContext, text: str, wanted: set[str]
     if isinstance(ident, str):
         await probe.require_status(ident, wanted, what)
     else:
-        await probe.expect(
-            lambda m: m.get("message_type") == "ReceptionStatus" and m.get("subject_message_id") not in before,
-            f"a ReceptionStatus for {what}",
-        )
-        got = [probe.statuses[s] for s in probe.statuses if s not in before]
+        got = await probe.new_statuses(before, what)
         if not set(got) & wanted:
             raise CaseFailed(f"the peer answered {', '.join(got)} to {what}; expected {' or '.join(sorted(wanted))}")
     await _still_alive(probe, details)
