@@ -69,3 +69,8 @@ def test_docs_conformance_is_generated_from_the_catalogue() -> None:
     assert update(text) == text, "run: python -m s2ws.conformance.docs docs/conformance.md"
     for ident in CATALOGUE:
         assert f"#### {ident}" in render()
+
+
+def test_the_plugin_example_in_the_docs_is_the_tested_file() -> None:
+    example = (Path(__file__).resolve().parent / "test_conformance_plugin_example.py").read_text(encoding="utf-8")
+    assert "```python\n" + example + "```" in DOC.read_text(encoding="utf-8")

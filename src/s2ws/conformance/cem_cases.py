@@ -222,7 +222,7 @@ async def cem_malformed(probe: Probe, ctx: CaseContext) -> None:
 )
 async def cem_unknown_type(probe: Probe, ctx: CaseContext) -> None:
     """A message_type that does not exist gets INVALID_MESSAGE (or INVALID_DATA); the CEM does not close."""
-    text = json.dumps({"message_type": "FRBC.Teleport", "message_id": "unknown-type-1"})
+    text = json.dumps({"message_type": "FRBC.Teleport", "message_id": new_id()})
     await _bad_frame(probe, ctx, text, {"INVALID_MESSAGE", "INVALID_DATA"}, "an unknown message type")
 
 
@@ -239,7 +239,7 @@ async def cem_unknown_field(probe: Probe, ctx: CaseContext) -> None:
     text = json.dumps(
         {
             "message_type": "PowerMeasurement",
-            "message_id": "unknown-field-1",
+            "message_id": new_id(),
             "colour": "blue",
             "measurement_timestamp": datetime.now(UTC).isoformat(),
             "values": [{"commodity_quantity": "ELECTRIC.POWER.L1", "value": 1.0}],
@@ -261,7 +261,7 @@ async def cem_wrong_state(probe: Probe, ctx: CaseContext) -> None:
     text = json.dumps(
         {
             "message_type": "OMBC.Status",
-            "message_id": "wrong-state-1",
+            "message_id": new_id(),
             "active_operation_mode_id": "m1",
             "operation_mode_factor": 0.5,
         }
@@ -283,7 +283,7 @@ async def cem_wrong_content(probe: Probe, ctx: CaseContext) -> None:
     text = json.dumps(
         {
             "message_type": "PowerMeasurement",
-            "message_id": "wrong-content-1",
+            "message_id": new_id(),
             "measurement_timestamp": datetime.now(UTC).isoformat(),
             "values": [value, value],
         }

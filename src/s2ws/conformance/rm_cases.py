@@ -13,7 +13,7 @@ from typing import Any
 
 from ..messages.profiles import normalize_version
 from .cases import CaseContext, CaseSkipped, case
-from .probe import CaseFailed, Message, PeerClosed, Probe
+from .probe import CaseFailed, Message, PeerClosed, Probe, new_id
 
 __all__ = ["FIRST_DESCRIPTION", "open_session", "select"]
 
@@ -317,7 +317,7 @@ async def rm_malformed(probe: Probe, ctx: CaseContext) -> None:
 )
 async def rm_unknown_type(probe: Probe, ctx: CaseContext) -> None:
     """A message_type that does not exist gets INVALID_MESSAGE (or INVALID_DATA); the RM does not close."""
-    text = json.dumps({"message_type": "FRBC.Teleport", "message_id": "unknown-type-1"})
+    text = json.dumps({"message_type": "FRBC.Teleport", "message_id": new_id()})
     await _bad_frame(probe, ctx, text, {"INVALID_MESSAGE", "INVALID_DATA"}, "an unknown message type")
 
 
@@ -334,7 +334,7 @@ async def rm_unknown_field(probe: Probe, ctx: CaseContext) -> None:
     text = json.dumps(
         {
             "message_type": "SelectControlType",
-            "message_id": "unknown-field-1",
+            "message_id": new_id(),
             "control_type": "NO_SELECTION",
             "colour": "blue",
         }
@@ -355,8 +355,8 @@ async def rm_wrong_state(probe: Probe, ctx: CaseContext) -> None:
     text = json.dumps(
         {
             "message_type": "FRBC.Instruction",
-            "message_id": "wrong-state-1",
-            "id": "wrong-state-i1",
+            "message_id": new_id(),
+            "id": new_id(),
             "actuator_id": "a1",
             "operation_mode": "m1",
             "operation_mode_factor": 0.5,
@@ -457,7 +457,6 @@ def _frbc_target(description: Message, status: Message) -> tuple[str, Message]:
 
 
 def _frbc_instruction(actuator: str, mode: str, at: str, *, factor: float = 1.0) -> dict[str, Any]:
-    from .probe import new_id
 
     return {
         "message_type": "FRBC.Instruction",
@@ -606,7 +605,6 @@ async def rm_ombc_flow(probe: Probe, ctx: CaseContext) -> None:
         ),
         active,
     )
-    from .probe import new_id
 
     instruction = {
         "message_type": "OMBC.Instruction",

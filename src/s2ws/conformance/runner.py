@@ -124,6 +124,9 @@ async def run_case(case: Case, connector: Connector, ctx: CaseContext, *, timeou
     """One case on one fresh connection; never raises for the peer's behaviour."""
     started = time.monotonic()
     tester = "cem" if case.role == "rm" else "rm"
+    if not case.applies(ctx.profile):
+        reason = f"the case is for profile {', '.join(case.profiles)}, not {ctx.profile}"
+        return CaseResult(case, "skip", reason, profile=ctx.profile)
     try:
         socket = await connector(timeout)
     except (TimeoutError, OSError, aiohttp.ClientError) as exc:
