@@ -119,7 +119,7 @@ class ClosesOnUnknownType(Fault):
 class AnswersLate(Fault):
     """Answers SelectControlType and instructions ``delay`` seconds late (the battery declares 500 ms)."""
 
-    def __init__(self, delay: float = 2.0) -> None:
+    def __init__(self, delay: float = 4.0) -> None:
         self.delay = delay
         self.slow: set[str] = set()
 
