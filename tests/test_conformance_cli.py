@@ -140,3 +140,8 @@ async def test_a_failing_case_exits_1_and_is_a_junit_failure(tmp_path: Path) -> 
 )
 def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert main(argv) == 2
+
+
+def test_an_unreachable_rm_is_an_error_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "rm", "--connect", "ws://127.0.0.1:1/", "--only", "1", "--timeout", "1"]) == 1
+    assert "S2-TEST-001 ERROR" in capsys.readouterr().out

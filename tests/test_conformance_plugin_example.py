@@ -44,7 +44,7 @@ async def start_my_rm(url: str) -> Stop:
     return stop
 
 
-@pytest.mark.s2_conformance("rm", only=["handshake", "errors", "frbc"])
+@pytest.mark.s2_conformance("rm", only=["handshake", "errors", "frbc"], profile="0.0.2-beta")
 async def test_my_rm_conforms(s2_conformance_case: Case) -> None:
     result = await run_against_rm(s2_conformance_case, start_my_rm)
     if result.verdict == "skip":
