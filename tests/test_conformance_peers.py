@@ -32,7 +32,7 @@ async def test_every_simulator_passes_every_rm_case(device: str) -> None:
     assert not failed
     passed = {r.case.id for r in results if r.verdict == "pass"}
     assert {"S2-TEST-001", "S2-TEST-003", "S2-TEST-021", "S2-TEST-025", "S2-TEST-002"} <= passed
-    assert len(passed) >= 16  # the control-type cases of the other four control types do not apply
+    assert len(passed) >= 16  # the control-type cases of the other control types do not apply
     assert next(r for r in results if r.case.id == "S2-TEST-006").verdict == "skip"  # a 1.0.0 case
 
 

@@ -8,6 +8,7 @@ Besides the expectations written here, every frame the RM sends is judged by the
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -662,3 +663,142 @@ async def rm_ddbc_flow(probe: Probe, ctx: CaseContext) -> None:
     """After selection the RM describes its actuators and reports their status."""
     await _ready(probe, ctx, DDBC)
     await probe.expect_type("DDBC.ActuatorStatus")
+
+
+async def _until_terminal_or_revoked(probe: Probe, instruction: dict[str, Any], object_type: str, what: str) -> None:
+    """Send; it must be answered OK and end terminally. An instruction still running after a second
+    (a device whose program lasts hours) is revoked, and must then end REVOKED."""
+    ident = await probe.send(instruction)
+    await probe.require_status(ident, {"OK"}, what)
+    ident_i = instruction["id"]
+    saved = probe.deadline
+    probe.deadline = min(saved, time.monotonic() + 1.0)
+    try:
+        await probe.expect(
+            lambda m: m.get("instruction_id") == ident_i and m.get("status_type") in _TERMINAL, "a terminal status"
+        )
+        probe.deadline = saved
+    except PeerClosed:
+        raise
+    except CaseFailed:
+        probe.deadline = saved
+        if not _updates(probe, ident_i):
+            raise CaseFailed(f"no InstructionStatusUpdate for {what} within a second") from None
+        revoke = await probe.send({"message_type": "RevokeObject", "object_type": object_type, "object_id": ident_i})
+        await probe.require_status(revoke, {"OK"}, f"RevokeObject of {what}")
+        await probe.expect(
+            lambda m: m.get("instruction_id") == ident_i and m.get("status_type") in _TERMINAL,
+            f"a terminal status for the revoked {what}",
+        )
+    await probe.drain(0.3)
+    _check_order(_updates(probe, ident_i))
+
+
+@case(
+    37,
+    "rm",
+    "DDBC: an instruction along a transition to a terminal status",
+    rules=("S2-DDBC-013", "S2-DDBC-016", "S2-INSTR-002", "S2-INSTR-003"),
+    sections=("DDBC.Instruction", "InstructionStatusUpdate"),
+    tags=("ddbc", "instruction", "transitions"),
+)
+async def rm_ddbc_instruction(probe: Probe, ctx: CaseContext) -> None:
+    """An instruction for the actuator's mode reachable from the active one is answered OK and ends terminally
+    (revoked, and then REVOKED, when it is still running after a second)."""
+    _, description = await _ready(probe, ctx, DDBC)
+    status = await probe.expect_type("DDBC.ActuatorStatus")
+    actuators = {a["id"]: a for a in description.get("actuators", [])}
+    actuator = actuators.get(status.get("actuator_id"))
+    if actuator is None:
+        raise CaseFailed("DDBC.ActuatorStatus names no actuator of the DDBC.SystemDescription")
+    active = status.get("active_operation_mode_id")
+    modes = {m["Id"] for m in actuator["operation_modes"] if not m.get("abnormal_condition_only")}
+    target = next(
+        (
+            t["to"]
+            for t in actuator.get("transitions", [])
+            if t["from"] == active
+            and t["to"] in modes
+            and not t["abnormal_condition_only"]
+            and not t["blocking_timers"]
+        ),
+        active,
+    )
+    instruction = {
+        "message_type": "DDBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(),
+        "abnormal_condition": False,
+        "actuator_id": actuator["id"],
+        "operation_mode_id": target,
+        "operation_mode_factor": 1.0,
+    }
+    await _until_terminal_or_revoked(probe, instruction, "DDBC.Instruction", "a DDBC.Instruction")
+
+
+@case(
+    38,
+    "rm",
+    "PEBC: an envelope inside the constraints to a terminal status",
+    rules=("S2-PEBC-010", "S2-PEBC-011", "S2-PEBC-013", "S2-PEBC-014", "S2-INSTR-002"),
+    sections=("PEBC.Instruction", "InstructionStatusUpdate"),
+    tags=("pebc", "instruction"),
+)
+async def rm_pebc_instruction(probe: Probe, ctx: CaseContext) -> None:
+    """The widest envelope the RM's PowerConstraints allow, for one second, is answered OK and ends terminally."""
+    _, constraints = await _ready(probe, ctx, PEBC)
+    envelopes = []
+    quantities = {r["commodity_quantity"] for r in constraints.get("allowed_limit_ranges", [])}
+    for quantity in sorted(quantities):
+        ranges = [
+            r
+            for r in constraints["allowed_limit_ranges"]
+            if r["commodity_quantity"] == quantity and not r["abnormal_condition_only"]
+        ]
+        upper = [r["range_boundary"]["end_of_range"] for r in ranges if r["limit_type"] == "UPPER_LIMIT"]
+        lower = [r["range_boundary"]["start_of_range"] for r in ranges if r["limit_type"] == "LOWER_LIMIT"]
+        if upper and lower and min(lower) <= max(upper):
+            element = {"duration": 1000, "upper_limit": max(upper), "lower_limit": min(lower)}
+            envelopes.append({"id": new_id(), "commodity_quantity": quantity, "power_envelope_elements": [element]})
+    if not envelopes:
+        raise CaseSkipped("the PowerConstraints allow no envelope without abnormal conditions")
+    instruction = {
+        "message_type": "PEBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(),
+        "abnormal_condition": False,
+        "power_constraints_id": constraints["id"],
+        "power_envelopes": envelopes,
+    }
+    await _until_terminal_or_revoked(probe, instruction, "PEBC.Instruction", "a PEBC.Instruction")
+
+
+@case(
+    39,
+    "rm",
+    "PPBC: a scheduled sequence to a terminal status",
+    rules=("S2-PPBC-011", "S2-PPBC-012", "S2-PPBC-014", "S2-REVOKE-001", "S2-INSTR-002"),
+    sections=("PPBC.ScheduleInstruction", "RevokeObject", "InstructionStatusUpdate"),
+    tags=("ppbc", "instruction", "revocation"),
+)
+async def rm_ppbc_instruction(probe: Probe, ctx: CaseContext) -> None:
+    """Scheduling the first sequence of the first container is answered OK and ends terminally (a program
+    still running after a second is revoked and must end REVOKED)."""
+    _, profile = await _ready(probe, ctx, PPBC)
+    containers = profile.get("power_sequences_containers", [])
+    sequences = [
+        s for s in (containers[0]["power_sequences"] if containers else []) if not s["abnormal_condition_only"]
+    ]
+    if not sequences:
+        raise CaseSkipped("the first container has no sequence usable without abnormal conditions")
+    start = max(datetime.now(UTC), datetime.fromisoformat(str(profile["start_time"]).replace("Z", "+00:00")))
+    instruction = {
+        "message_type": "PPBC.ScheduleInstruction",
+        "id": new_id(),
+        "power_profile_id": profile["id"],
+        "sequence_container_id": containers[0]["id"],
+        "power_sequence_id": sequences[0]["id"],
+        "execution_time": _ts(start),
+        "abnormal_condition": False,
+    }
+    await _until_terminal_or_revoked(probe, instruction, "PPBC.ScheduleInstruction", "a PPBC.ScheduleInstruction")
