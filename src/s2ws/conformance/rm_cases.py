@@ -736,17 +736,8 @@ async def rm_ddbc_instruction(probe: Probe, ctx: CaseContext) -> None:
     await _until_terminal_or_revoked(probe, instruction, "DDBC.Instruction", "a DDBC.Instruction")
 
 
-@case(
-    38,
-    "rm",
-    "PEBC: an envelope inside the constraints to a terminal status",
-    rules=("S2-PEBC-010", "S2-PEBC-011", "S2-PEBC-013", "S2-PEBC-014", "S2-INSTR-002"),
-    sections=("PEBC.Instruction", "InstructionStatusUpdate"),
-    tags=("pebc", "instruction"),
-)
-async def rm_pebc_instruction(probe: Probe, ctx: CaseContext) -> None:
-    """The widest envelope the RM's PowerConstraints allow, for one second, is answered OK and ends terminally."""
-    _, constraints = await _ready(probe, ctx, PEBC)
+def _widest_envelopes(constraints: Message, *, elements: int) -> list[dict[str, Any]]:
+    """One envelope per commodity quantity: the widest the normal ranges allow, ``elements`` of one second."""
     envelopes = []
     quantities = {r["commodity_quantity"] for r in constraints.get("allowed_limit_ranges", [])}
     for quantity in sorted(quantities):
@@ -759,9 +750,26 @@ async def rm_pebc_instruction(probe: Probe, ctx: CaseContext) -> None:
         lower = [r["range_boundary"]["start_of_range"] for r in ranges if r["limit_type"] == "LOWER_LIMIT"]
         if upper and lower and min(lower) <= max(upper):
             element = {"duration": 1000, "upper_limit": max(upper), "lower_limit": min(lower)}
-            envelopes.append({"id": new_id(), "commodity_quantity": quantity, "power_envelope_elements": [element]})
+            envelopes.append(
+                {"id": new_id(), "commodity_quantity": quantity, "power_envelope_elements": [element] * elements}
+            )
     if not envelopes:
         raise CaseSkipped("the PowerConstraints allow no envelope without abnormal conditions")
+    return envelopes
+
+
+@case(
+    38,
+    "rm",
+    "PEBC: an envelope inside the constraints to a terminal status",
+    rules=("S2-PEBC-010", "S2-PEBC-011", "S2-PEBC-013", "S2-PEBC-014", "S2-INSTR-002"),
+    sections=("PEBC.Instruction", "InstructionStatusUpdate"),
+    tags=("pebc", "instruction"),
+)
+async def rm_pebc_instruction(probe: Probe, ctx: CaseContext) -> None:
+    """The widest envelope the RM's PowerConstraints allow, for one second, is answered OK and ends terminally."""
+    _, constraints = await _ready(probe, ctx, PEBC)
+    envelopes = _widest_envelopes(constraints, elements=1)
     instruction = {
         "message_type": "PEBC.Instruction",
         "id": new_id(),
@@ -802,3 +810,26 @@ async def rm_ppbc_instruction(probe: Probe, ctx: CaseContext) -> None:
         "abnormal_condition": False,
     }
     await _until_terminal_or_revoked(probe, instruction, "PPBC.ScheduleInstruction", "a PPBC.ScheduleInstruction")
+
+
+@case(
+    40,
+    "rm",
+    "PEBC: an instruction with 288-element envelopes is accepted",
+    rules=("S2-PEBC-008", "S2-PEBC-013", "S2-PEBC-014"),
+    sections=("PEBC.Instruction", "PEBC.PowerEnvelope"),
+    tags=("pebc", "large"),
+)
+async def rm_pebc_large(probe: Probe, ctx: CaseContext) -> None:
+    """The schema's largest envelope (288 elements) inside the constraints is answered OK."""
+    _, constraints = await _ready(probe, ctx, PEBC)
+    instruction = {
+        "message_type": "PEBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(),
+        "abnormal_condition": False,
+        "power_constraints_id": constraints["id"],
+        "power_envelopes": _widest_envelopes(constraints, elements=288),
+    }
+    ident = await probe.send(instruction)
+    await probe.require_status(ident, {"OK"}, "a PEBC.Instruction with 288-element envelopes")
