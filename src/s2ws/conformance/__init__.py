@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from . import cem_cases as _cem_cases
 from . import rm_cases as _rm_cases
+from . import rm_control_cases as _rm_control_cases
 from .cases import CATALOGUE, PROFILES, Case, CaseContext, CaseSkipped, select_cases
 from .probe import CaseFailed, Probe
 from .runner import CaseResult, Dialer, Listener, run_case, run_cases
 
-del _cem_cases, _rm_cases
+del _cem_cases, _rm_cases, _rm_control_cases
 
 __all__ = [
     "CATALOGUE",

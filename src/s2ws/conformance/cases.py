@@ -2,8 +2,8 @@
 
 A case is data (id, title, the role under test, the rules of ``docs/rules.md`` and the sections
 of the standard it checks, profiles, tags) plus the script that drives one fresh session. Scripts
-live in :mod:`.rm_cases` (the tester plays the CEM) and :mod:`.cem_cases` (the tester plays RMs);
-they register here with :func:`case`. Ids 001-099 test an RM, 101-199 a CEM.
+live in :mod:`.rm_cases` and :mod:`.rm_control_cases` (the tester plays the CEM) and
+:mod:`.cem_cases` (the tester plays RMs); they register here with :func:`case`. Ids 001-099 test an RM, 101-199 a CEM.
 """
 
 from __future__ import annotations
