@@ -1,0 +1,41 @@
+"""Seeded faults: each deliberately broken RM fails a named case; the same proxy, faithful, fails none."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance_faults import (
+    AcceptsEverything,
+    AnswersLate,
+    ClosesOnUnknownType,
+    Fault,
+    IgnoresRevocation,
+    NoReceptionStatus,
+    SucceededBeforeStarted,
+    broken_rm,
+)
+from s2ws.conformance import CATALOGUE, select_cases
+from s2ws.conformance.harness import run_against_rm
+
+FAULTS = [
+    (NoReceptionStatus, "S2-TEST-003", "no ReceptionStatus"),
+    (AcceptsEverything, "S2-TEST-024", "answered OK"),
+    (SucceededBeforeStarted, "S2-TEST-030", "came after the terminal SUCCEEDED"),
+    (IgnoresRevocation, "S2-TEST-031", "terminal status"),
+    (ClosesOnUnknownType, "S2-TEST-021", "closed the connection"),
+    (AnswersLate, "S2-TEST-025", "took"),
+]
+
+
+@pytest.mark.parametrize(("fault", "case_id", "reason"), FAULTS, ids=[f[0].__name__ for f in FAULTS])
+async def test_a_seeded_fault_fails_its_case(fault: type[Fault], case_id: str, reason: str) -> None:
+    result = await run_against_rm(CATALOGUE[case_id], broken_rm(fault()), timeout=8.0)
+    assert result.verdict == "fail", (result.verdict, result.reason)
+    assert reason in result.reason + " ".join(result.findings)
+
+
+async def test_the_faithful_proxy_fails_no_case() -> None:
+    start = broken_rm(Fault())
+    for case in select_cases("rm"):
+        result = await run_against_rm(case, start, timeout=8.0, allowance=3.0)
+        assert result.verdict in ("pass", "skip"), (case.id, result.reason, result.findings)
