@@ -94,6 +94,10 @@ async def _plotly(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path)
 
 
+async def _no_icon(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=204)
+
+
 async def _info(request: web.Request) -> web.Response:
     monitor = request.app[_MONITOR]
     return _json({"mode": request.app[_MODE], "source": monitor.source, "charts": plotly_path() is not None})
@@ -165,6 +169,7 @@ def build_app(monitor: Monitor, *, token: str | None = None, mode: str = "live")
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _static)
     app.router.add_get("/vendor/plotly.min.js", _plotly)
+    app.router.add_get("/favicon.ico", _no_icon)
     app.router.add_get("/api/info", _info)
     app.router.add_get("/api/messages", _messages)
     app.router.add_get("/api/sessions", _sessions)
