@@ -87,15 +87,31 @@ async def _proxy(args: argparse.Namespace, listen: tuple[str, int], ui: tuple[st
     monitor = Monitor(profile=args.profile, source="proxy")
 
     class Findings(Observer):
-        def frame(self, frame: Frame) -> None:
-            entry = monitor.messages[-1] if monitor.messages else None
-            if args.quiet or entry is None or entry["text"] is not frame.text:
-                return
-            for item in entry["findings"]:
+        """One line per finding as frames pass; at a session's end, what nobody answered and a summary."""
+
+        def _print(self, entry: dict[str, Any], items: list[dict[str, Any]]) -> None:
+            for item in items:
                 say(
                     f"s2ws proxy: {entry['session']} {entry['dir']} {entry['type'] or '?'}: "
                     f"{item['severity']} {item['rule']} at {item['pointer'] or '/'}: {item['reason']}"
                 )
+
+        def frame(self, frame: Frame) -> None:
+            entry = monitor.messages[-1] if monitor.messages else None
+            if entry is None or entry["text"] is not frame.text:
+                return
+            if not args.quiet:
+                self._print(entry, entry["findings"])
+
+        def session_ended(self, session: str, reason: str) -> None:
+            rows = [m for m in monitor.messages if m["session"] == session]
+            if not args.quiet:
+                for entry in rows:  # findings added at the end (S2-RS-004) come last in each row
+                    late = [f for f in entry["findings"] if f.get("late")]
+                    self._print(entry, late)
+            state = monitor.sessions.get(session)
+            errors, warnings = (state.errors, state.warnings) if state else (0, 0)
+            say(f"s2ws proxy: {session} closed: {reason}; {errors} error(s), {warnings} warning(s)")
 
     observers: list[Observer] = [monitor, Findings()]
     if args.record:

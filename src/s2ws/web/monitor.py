@@ -119,7 +119,13 @@ class Monitor(Observer):
                 row = rows.get(item.line)
                 if row is not None:
                     row["findings"].append(
-                        {"rule": item.rule, "severity": item.severity, "pointer": item.pointer, "reason": item.reason}
+                        {
+                            "rule": item.rule,
+                            "severity": item.severity,
+                            "pointer": item.pointer,
+                            "reason": item.reason,
+                            "late": True,
+                        }
                     )
                     self._publish({"kind": "message", "entry": row})
                 state.errors += item.severity == "error"
