@@ -51,9 +51,17 @@ def test_demo_page_shows_every_device_and_draws_charts() -> None:
                 timeout=BOUND_MS,
             )
             plotted = page.evaluate("() => document.getElementById('chart-power').data.map(t => [t.name, t.x.length])")
-            assert len(plotted) == DEVICES and all(n >= 1 for _, n in plotted)
+            measured = [(name, n) for name, n in plotted if not name.endswith("(plan)")]
+            assert len(measured) == DEVICES and all(n >= 1 for _, n in measured)
             page.wait_for_function(
                 "() => (document.getElementById('chart-fill').data || []).some(t => t.x.length >= 2)",
+                timeout=BOUND_MS,
+            )
+            # the plan's future beside the measured past: planned import and prices on the site chart
+            page.wait_for_function(
+                """() => { const gd = document.getElementById('chart-site');
+                           const names = (gd.data || []).filter(t => t.x.length >= 2).map(t => t.name);
+                           return names.includes('site import (plan)') && names.includes('import price'); }""",
                 timeout=BOUND_MS,
             )
             screenshot(page, "energy")

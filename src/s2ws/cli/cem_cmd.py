@@ -175,6 +175,11 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
     def on_plan(line: str) -> None:
         if monitor is not None:
             monitor.extra["plan"] = line
+            if cem.last_plan is not None:
+                from ..web.plan_view import plan_series
+
+                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
+                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
         if not args.quiet:
             say(f"s2ws cem: {line}")
 

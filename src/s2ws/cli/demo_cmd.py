@@ -117,6 +117,11 @@ async def _demo(args: argparse.Namespace) -> int:
     def on_plan(line: str) -> None:
         if monitor is not None:
             monitor.extra["plan"] = line
+            if cem.last_plan is not None:
+                from ..web.plan_view import plan_series
+
+                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
+                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
         say(f"s2ws demo: {line}")
 
     cem = PlannerCEM(planner=args.planner, history=history, observers=observers, clock=clock, on_plan=on_plan)

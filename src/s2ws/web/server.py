@@ -27,9 +27,14 @@ from .monitor import Monitor
 __all__ = ["UI", "build_app", "plotly_path", "serve_ui"]
 
 STATIC = Path(__file__).with_name("static")
+EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+"""The hash of an empty ``<style>``: the chart library creates one and fills it through the CSSOM,
+which a CSP allows; any other inline stylesheet (the library's map styles, which no chart here uses)
+is refused. Style attributes set by the library are allowed; no script is ever inline."""
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    f"default-src 'none'; script-src 'self'; style-src 'self' {EMPTY_STYLE}; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
 _MONITOR: web.AppKey[Monitor] = web.AppKey("monitor", Monitor)
 _TOKEN: web.AppKey[str] = web.AppKey("token", str)

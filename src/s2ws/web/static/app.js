@@ -250,13 +250,51 @@
       return { name: d.name || d.session, x: pts.map((p) => p[0]), y: pts.map(() => d.name || d.session),
         text: pts.map((p) => p[1].slice(0, 8)), mode: "markers", type: "scatter", hoverinfo: "x+text" };
     });
+    const planned = e.planned;
+    if (planned) {
+      for (const [name, d] of Object.entries(planned.devices)) {
+        power.push({ name: name + " (plan)", x: planned.steps, y: d.power_w, mode: "lines", type: "scatter",
+          line: { shape: "hv", dash: "dash", width: 1 } });
+        if (d.fill_level) {
+          fills.push({ name: name + " fill (plan)", x: planned.steps, y: d.fill_level, mode: "lines", type: "scatter",
+            line: { dash: "dash", width: 1 } });
+        }
+      }
+    }
+    const site = [];
+    // the sum of every device's latest measurement, stepping at each new one
+    const events = [];
+    e.devices.forEach((d, i) => { for (const [t, w] of cut(d.power)) events.push([t, i, w]); });
+    events.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const latest = new Map();
+    const sumX = [], sumY = [];
+    for (const [t, i, w] of events) {
+      latest.set(i, w);
+      let total = 0;
+      for (const v of latest.values()) total += v;
+      sumX.push(t); sumY.push(total);
+    }
+    site.push({ name: "devices measured (sum)", x: sumX, y: sumY, mode: "lines", type: "scatter", line: { shape: "hv" } });
+    if (planned) {
+      site.push({ name: "site import (plan)", x: planned.steps, y: planned.site_import_w, mode: "lines", type: "scatter",
+        line: { shape: "hv", dash: "dash" } });
+      site.push({ name: "import price", x: planned.steps, y: planned.import_price, yaxis: "y2", mode: "lines",
+        type: "scatter", line: { shape: "hv", color: "#999" } });
+      site.push({ name: "export price", x: planned.steps, y: planned.export_price, yaxis: "y2", mode: "lines",
+        type: "scatter", line: { shape: "hv", color: "#ccc" } });
+    }
     const layout = (title, y) => ({ title: { text: title }, margin: { l: 60, r: 20, t: 40, b: 40 },
       xaxis: { type: "date" }, yaxis: { title: { text: y } }, showlegend: true, uirevision: title });
     const cfg = { displaylogo: false, responsive: true };
+    const siteLayout = layout("Site: measured and planned power, prices", "W");
+    siteLayout.yaxis2 = { title: { text: "price per kWh" }, overlaying: "y", side: "right" };
+    siteLayout.legend = { x: 1.08 };
+    Plotly.react("chart-site", site, siteLayout, cfg);
     Plotly.react("chart-power", power, layout("Power per device (measured)", "W"), cfg);
     Plotly.react("chart-fill", fills, layout("FRBC fill levels with range", "fill level"), cfg);
     Plotly.react("chart-modes", modes, layout("Operation modes and instructions", ""), cfg);
-    note.textContent = e.devices.length + " device(s); " + (e.plan ? e.plan : "measured values from the conversation");
+    note.textContent = e.devices.length + " device(s); " + (e.plan ? e.plan : "measured values from the conversation") +
+      (planned ? " — dashed: the plan of " + planned.at : "");
   }
 
   /* ---------- replay slider ---------- */
