@@ -85,10 +85,22 @@ def instructions_sent(frames: list[Any]) -> list[tuple[str, str]]:
 
 
 def last_statuses(frames: list[Any]) -> dict[str, str]:
+    """Instruction id -> the last status the RM reported and the CEM took (answered OK); an update
+    that crossed the CEM's TERMINATE is answered INVALID_CONTENT and is not the CEM's view."""
+    accepted = {
+        (frame.session, str(frame.message["subject_message_id"]))
+        for frame in frames
+        if frame.dir == "cem>rm"
+        and frame.message is not None
+        and frame.message.get("message_type") == "ReceptionStatus"
+        and frame.message.get("status") == "OK"
+    }
     out: dict[str, str] = {}
     for frame in frames:
         message = frame.message
-        if frame.dir == "rm>cem" and message is not None and message.get("message_type") == "InstructionStatusUpdate":
+        if frame.dir != "rm>cem" or message is None or message.get("message_type") != "InstructionStatusUpdate":
+            continue
+        if (frame.session, str(message["message_id"])) in accepted:
             out[str(message["instruction_id"])] = str(message["status_type"])
     return out
 
@@ -140,6 +152,14 @@ async def a_device_with_an_open_instruction(current: dict[str, Path]) -> tuple[s
         await asyncio.sleep(0.05)
 
 
+async def started(stack: contextlib.AsyncExitStack, command: Any) -> Any:
+    """An ``s2ws rm simulate`` process, once it stops on SIGINT by itself (its first line comes after
+    its signal handlers are in place; a SIGINT before that would be a KeyboardInterrupt)."""
+    process = await stack.enter_async_context(command)
+    await wait_line(process, lambda line: "connecting to" in line)
+    return process
+
+
 async def all_selected(logs: list[Path]) -> None:
     """Until every RM of ``logs`` has been told its control type (process start-up costs hours of
     simulated time on a loaded machine, so the phases count from here)."""
@@ -168,9 +188,7 @@ async def test_a_cem_restart_and_an_rm_killed_mid_instruction_lose_nothing(tmp_p
         async with cem(0) as first, contextlib.AsyncExitStack() as stack:
             url = await listening_url(first)
             port = int(url.rsplit(":", 1)[1].strip("/"))
-            rms = {
-                name: await stack.enter_async_context(rm(name, url, tmp_path / f"{name}-1.jsonl")) for name in DEVICES
-            }
+            rms = {name: await started(stack, rm(name, url, tmp_path / f"{name}-1.jsonl")) for name in DEVICES}
             await all_selected(logs)
             t0 = simulated(clock)
             await until_simulated(clock, t0 + timedelta(hours=3))
@@ -184,7 +202,7 @@ async def test_a_cem_restart_and_an_rm_killed_mid_instruction_lose_nothing(tmp_p
                 await rms[victim].finish(15)
                 still_open = open_instruction(current[victim]) == found
                 current[victim] = tmp_path / f"{victim}-again-{attempt}.jsonl"
-                rms[victim] = await stack.enter_async_context(rm(victim, url, current[victim]))
+                rms[victim] = await started(stack, rm(victim, url, current[victim]))
                 if still_open:
                     open_id = found
                     break
@@ -205,10 +223,8 @@ async def test_a_cem_restart_and_an_rm_killed_mid_instruction_lose_nothing(tmp_p
             known = await wait_line(second, lambda line: "history in" in line)
             assert f"{len(before)} instruction(s) known" in known
             await listening_url(second)
-            rms = {
-                name: await stack.enter_async_context(rm(name, url, tmp_path / f"{name}-2.jsonl")) for name in DEVICES
-            }
-            await all_selected(logs)
+            rms = {name: await started(stack, rm(name, url, tmp_path / f"{name}-2.jsonl")) for name in DEVICES}
+            await all_selected(logs[-len(DEVICES) :])
             await until_simulated(clock, t0 + timedelta(hours=24))
             for process in rms.values():
                 result = await interrupt(process)

@@ -8,7 +8,7 @@ import pytest
 
 from s2ws.control import FRBCView
 from s2ws.messages import ControlType, FRBCInstruction
-from s2ws.plan import Planner, PriceCurve, Site, device_model
+from s2ws.plan import Planner, PriceCurve, Series, Site, device_model
 from s2ws.sim import BatteryDeviceSim, BatteryParams, Loopback, ReadableIds
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -73,3 +73,28 @@ def test_battery_stays_idle_when_prices_are_flat() -> None:
     device = plan.devices["bat"]
     assert all(abs(p) < 1e-6 for p in device.power_w)
     assert plan.instructions("bat", view, T0, T0 + timedelta(hours=8)) == []
+
+
+def test_two_batteries_share_an_import_limit() -> None:
+    # Each battery alone would charge at 5 kW in the cheap hours; the 6 kW connection (with a
+    # 1 kW base load) lets the two together take 5 kW, and the plan says where the power goes.
+    _, first, _ = battery(0.0)
+    _, second, _ = battery(0.0)
+    one, two = device_model("one", first, T0), device_model("two", second, T0)
+    assert one is not None and two is not None
+    site = Site(
+        prices=two_prices(0.10, 0.40),
+        horizon=timedelta(hours=8),
+        import_limit_w=6000.0,
+        base_load_w=Series.constant(1000.0),
+        time_limit_s=20.0,
+    )
+    plan = Planner(site).plan([one, two], T0)
+    assert plan.status in ("optimal", "time_limit") and not plan.relaxations
+    for t in range(len(plan.steps)):
+        total = 1000.0 + plan.devices["one"].power_w[t] + plan.devices["two"].power_w[t]
+        assert plan.site_import_w[t] == pytest.approx(total, abs=1e-3)
+        assert plan.site_import_w[t] <= 6000.0 + 1e-3
+    hours = [s / 3600 for s in plan.step_seconds]
+    charged = sum((plan.devices[d].power_w[t]) * hours[t] for d in ("one", "two") for t in range(16)) / 1000
+    assert charged == pytest.approx(5.0 * 4, rel=1e-3)  # 4 cheap hours at the 5 kW left

@@ -107,7 +107,8 @@ def _ddbc(resource_id: str, view: DDBCView, now: datetime) -> OMModel | None:
             [e.duration for e in forecast.elements],
             [e.demand_rate_expected for e in forecast.elements],
         )
-    return OMModel(resource_id, "DDBC", actuators, demand=demand, demand_default=default)
+    least = 0.0 if present is None else min(present.start_of_range, present.end_of_range)
+    return OMModel(resource_id, "DDBC", actuators, demand=demand, demand_default=default, demand_now=least)
 
 
 def _elements(sequence: PPBCPowerSequence) -> tuple[tuple[float, float], ...]:

@@ -267,6 +267,8 @@ def _om_device(lp: LinearProgram, site: Site, grid: Grid, model: OMModel, handle
         if model.kind == "DDBC":
             supply, supply_const = _unit_sum(dev, grid, t, "rate")
             demand = model.demand_mean(grid.starts[t], grid.end(t))
+            if t == 0:
+                demand = max(demand, model.demand_now)
             if demand > 0:
                 short = lp.var((rid, "short", grid.starts[t]), 0.0, demand, site.penalties.demand * hours)
                 lp.row([*supply, (short, 1.0)], lower=demand - supply_const)
@@ -274,6 +276,13 @@ def _om_device(lp: LinearProgram, site: Site, grid: Grid, model: OMModel, handle
     if storage is not None and levels is not None:
         value = _terminal_value(model, grid)
         last = levels[-1]
+        if storage.targets:
+            # A storage with a target profile (a car) is valued where its last band begins (the
+            # departure): after that nothing is known (the car may have left), so charging
+            # then earns nothing.
+            valued = max(a for a, _, _, _ in storage.targets)
+            within = [t for t in range(T) if grid.end(t) <= valued]
+            last = levels[within[-1] + 1] if within else levels[0]
         if value and isinstance(last, int):
             lp.add_cost(last, -value * w_cost)
 

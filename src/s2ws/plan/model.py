@@ -184,7 +184,9 @@ class OMModel:
     demand: tuple[tuple[datetime, datetime, float], ...] = ()
     """DDBC: (start, end, demand rate) to be supplied."""
     demand_default: float = 0.0
-    """DDBC: the demand after the forecast runs out (the present demand)."""
+    """DDBC: the demand after the forecast runs out (the middle of the present demand)."""
+    demand_now: float = 0.0
+    """DDBC: the least the present demand may be; the first step supplies at least this."""
 
     def demand_mean(self, start: datetime, end: datetime) -> float:
         covered = _mean(self.demand, start, end)

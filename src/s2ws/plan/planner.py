@@ -70,6 +70,8 @@ class DevicePlan:
     """Actuator id ("" for OMBC) -> mode and factor per step (operation-mode devices)."""
     fill_level: tuple[float, ...] | None = None
     """FRBC: the level at the start of every step, and at the end of the horizon (steps + 1 values)."""
+    rates: Mapping[str, tuple[float, ...]] | None = None
+    """Operation-mode devices: the fill rate (FRBC) or supply (DDBC) each actuator gives per step."""
     sequences: tuple[SequenceStart, ...] | None = None
     """PPBC: the sequences this plan starts, in order."""
     forecast_w: tuple[float, ...] | None = None
@@ -126,15 +128,31 @@ class Plan:
         if device.modes is None:
             return []
         out: list[S2Message] = []
-        for actuator_id, steps in device.modes.items():
-            for t, step in enumerate(steps):
-                start = max(self.steps[t], now)
-                if self.steps[t] >= until or (t + 1 < len(self.steps) and self.steps[t + 1] <= now):
+        stopped: set[str] = set()
+        modes = device.modes
+        rates = device.rates or {}
+
+        def rising(actuator_id: str, t: int) -> float:
+            """How much this actuator's rate rises at step t: rises go first, so a device that
+            checks the sum of its actuators never sees a moment with too little."""
+            rate = rates.get(actuator_id)
+            if rate is None:
+                return 0.0
+            return rate[t] - (rate[t - 1] if t > 0 else 0.0)
+
+        for t, moment in enumerate(self.steps):
+            if moment >= until or (t + 1 < len(self.steps) and self.steps[t + 1] <= now):
+                continue
+            start = max(moment, now)
+            for actuator_id in sorted(modes, key=lambda a: -rising(a, t)):
+                if actuator_id in stopped:
                     continue
+                step = modes[actuator_id][t]
                 try:
                     expected = view.expected(actuator_id, start)  # type: ignore[attr-defined]
                 except InstructionRefused:
-                    break
+                    stopped.add(actuator_id)
+                    continue
                 if (
                     expected.mode_id == step.mode_id
                     and expected.factor is not None
@@ -145,7 +163,7 @@ class Plan:
                 try:
                     out.append(_instruct(view, actuator_id, step, start, now, level))
                 except (InstructionRefused, ResolutionError):
-                    break
+                    stopped.add(actuator_id)
         return out
 
 
@@ -251,9 +269,11 @@ class Planner:
     def plan(self, devices: Sequence[DeviceModel], now: datetime) -> Plan:
         """Solve the site's MILP for ``devices`` from ``now``, warm-started from the last plan.
 
-        Above ``Site.decompose_above`` devices, one device-by-device pass comes first (each
-        device planned against the site with the ones before it as a fixed load); it is a
-        complete plan on its own, which the whole model then improves with the time left.
+        With several devices, a device-by-device pass comes first (each device planned against
+        the site with the ones before it as a fixed load, warm-started from the last plan): a
+        complete plan on its own, found in a fraction of the time, which the whole model then
+        improves with the time left. A whole model that has not found anything better by its
+        time limit still returns that plan, so a loaded machine costs quality, never a plan.
         """
         began = time.perf_counter()
         site = self.site
@@ -261,10 +281,10 @@ class Planner:
         with self._lock:
             start = dict(self._last)
         passed: dict[Hashable, float] | None = None
-        if len(devices) > site.decompose_above:
+        lp, handles = build(site, grid, devices)
+        if len(devices) > 1 and site.decompose:
             passed = self._pass(grid, devices, start, began)
             start.update(passed)
-        lp, handles = build(site, grid, devices)
         stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
         left = site.time_limit_s - (time.perf_counter() - began)
         complete = passed is not None and all(n in passed for n in lp.names)
@@ -299,7 +319,7 @@ class Planner:
         site = self.site
         fixed = [0.0] * grid.size
         values: dict[Hashable, float] = {}
-        share = 0.6 * site.time_limit_s / len(devices)
+        share = max(0.5 * site.time_limit_s / len(devices), 0.3)  # a device needs presolve and a root
         for device in devices:
             sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, fixed, strict=True)))
             lp, handles = build(site, sub_grid, [device])
@@ -362,8 +382,10 @@ def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> Devic
     model = dev.model
     T = handles.grid.size
     modes: dict[str, tuple[ModeStep, ...]] = {}
+    rates: dict[str, tuple[float, ...]] = {}
     for a, actuator in enumerate(model.actuators):
         steps: list[ModeStep] = []
+        rate: list[float] = []
         previous = (actuator.mode_id, actuator.factor)
         for t in range(T):
             best: tuple[float, str, int] | None = None
@@ -379,14 +401,19 @@ def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> Devic
                 factor = previous[1] if previous[0] == mode_id and previous[1] is not None else 0.0
             else:
                 factor = min(1.0, max(0.0, values[f_col]))
+                if factor < 1e-7 or factor > 1 - 1e-7:
+                    factor = round(factor)  # the solver's tolerance, not a wish for a trickle
             steps.append(ModeStep(mode_id, factor))
+            unit = actuator.mode(mode_id).units[k]
+            rate.append(unit.rate[0] + factor * (unit.rate[1] - unit.rate[0]))
             previous = (mode_id, factor)
         modes[actuator.id] = tuple(steps)
+        rates[actuator.id] = tuple(rate)
     power = tuple(sum(values[c] * v for c, v in dev.power[t]) + dev.power_const[t] for t in range(T))
     level = None
     if model.storage is not None:
         level = (model.storage.level, *(values[c] for c in dev.level))
-    return DevicePlan(power, MappingProxyType(modes), level)
+    return DevicePlan(power, MappingProxyType(modes), level, MappingProxyType(rates))
 
 
 def _when(grid: Grid, steps: list[int]) -> str:

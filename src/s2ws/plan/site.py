@@ -185,8 +185,8 @@ class Site:
     """Relative optimality gap at which a solve stops (or ``mip_abs_gap``, whichever comes first)."""
     mip_abs_gap: float = 0.01
     """Absolute gap in the objective's money (a cent by default)."""
-    decompose_above: int = 12
-    """Above this many devices a device-by-device pass comes first (see :meth:`Planner.plan`)."""
+    decompose: bool = True
+    """Start from a device-by-device pass (see :meth:`Planner.plan`)."""
     gas_price: float = 0.0
     """Per m³ of natural gas (l/s flows of hybrid appliances)."""
     penalties: Penalties = field(default_factory=Penalties)

@@ -138,7 +138,8 @@ class StorageSim(OperationModeSim[FRBCSystemDescription, P]):
         gap = level - self.level
         if rate == 0.0 or gap * rate < 0:
             return None if gap else timedelta(0)
-        return timedelta(seconds=gap / rate)
+        seconds = gap / rate
+        return None if seconds > 1e9 else timedelta(seconds=seconds)  # a trickle never gets there
 
     # --- reporting ---------------------------------------------------------------------------------
 
