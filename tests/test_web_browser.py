@@ -57,6 +57,12 @@ def test_demo_page_shows_every_device_and_draws_charts() -> None:
                 "() => (document.getElementById('chart-fill').data || []).some(t => t.x.length >= 2)",
                 timeout=BOUND_MS,
             )
+            # PEBC: the PV's forecast (and any instructed envelope) on its own chart
+            page.wait_for_function(
+                """() => (document.getElementById('chart-pebc').data || [])
+                           .some(t => t.name.endsWith(' forecast') && t.x.length >= 2)""",
+                timeout=BOUND_MS,
+            )
             # the plan's future beside the measured past: planned import and prices on the site chart
             page.wait_for_function(
                 """() => { const gd = document.getElementById('chart-site');

@@ -122,3 +122,42 @@ def test_replayed_file_feeds_the_same_views(tmp_path: Path) -> None:
         monitor.add(record.t, record.session, record.direction, record.text)
     assert [m["type"] for m in monitor.messages] == ["Handshake", None]
     assert monitor.messages[1]["findings"][0]["rule"] == "S2-SCHEMA-001"  # not JSON: INVALID_DATA
+
+
+def test_malformed_values_never_break_the_monitor() -> None:
+    monitor = Monitor()
+    bad = [
+        '{"message_type":"PowerMeasurement","message_id":"m1","measurement_timestamp":"x","values":[{"value":"abc"}]}',
+        '{"message_type":"PowerForecast","message_id":"m2","start_time":"2026-03-20T10:00:00Z","elements":[{"duration":"1"}]}',
+        '{"message_type":"PEBC.Instruction","message_id":"m3","execution_time":"nope","power_envelopes":[1]}',
+        '{"message_type":"FRBC.SystemDescription","message_id":"m4","storage":{"fill_level_range":{"start_of_range":"a"}}}',
+    ]
+    for i, text in enumerate(bad):
+        entry = monitor.add(T0 + timedelta(seconds=i), "s1", "rm>cem", text)
+        assert entry["findings"]  # judged, and nothing raised
+
+
+def test_forecast_and_envelope_become_step_series() -> None:
+    monitor = Monitor()
+    details = '{"message_type":"ResourceManagerDetails","message_id":"d1","resource_id":"pv","name":"PV"}'
+    forecast = (
+        '{"message_type":"PowerForecast","message_id":"f1","start_time":"2026-03-20T10:00:00Z","elements":['
+        '{"duration":900000,"power_values":[{"commodity_quantity":"ELECTRIC.POWER.L1","value_expected":-1000}]},'
+        '{"duration":900000,"power_values":[{"commodity_quantity":"ELECTRIC.POWER.L1","value_expected":-2000}]}]}'
+    )
+    instruction = (
+        '{"message_type":"PEBC.Instruction","message_id":"i1","id":"i1","execution_time":"2026-03-20T10:00:00Z",'
+        '"abnormal_condition":false,"power_constraints_id":"c1","power_envelopes":[{"id":"e1",'
+        '"commodity_quantity":"ELECTRIC.POWER.L1","power_envelope_elements":[{"duration":1800000,'
+        '"upper_limit":0,"lower_limit":-1500}]}]}'
+    )
+    for i, text in enumerate((details, forecast, instruction)):
+        monitor.add(T0 + timedelta(seconds=i), "s1", "rm>cem" if i < 2 else "cem>rm", text)
+    (device,) = monitor.energy()["devices"]
+    assert device["forecast"] == [
+        ("2026-03-20T10:00:00.000000Z", -1000.0),
+        ("2026-03-20T10:15:00.000000Z", -2000.0),
+        ("2026-03-20T10:30:00.000000Z", -2000.0),
+    ]
+    assert device["envelope"][0] == ("2026-03-20T10:00:00.000000Z", -1500.0, 0.0)
+    assert device["envelope"][-1][0] == "2026-03-20T10:30:00.000000Z"

@@ -13,11 +13,12 @@ left running for an hour.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -52,6 +53,26 @@ def _dict(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _steps(start: Any, elements: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(start time, element) of each element of a series that starts at ``start``, durations in ms;
+    empty when the series is unreadable, at most MAX_POINTS long."""
+    if not isinstance(start, str) or not isinstance(elements, list):
+        return []
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        return []
+    out: list[tuple[str, dict[str, Any]]] = []
+    for element in elements[:MAX_POINTS]:
+        if not isinstance(element, dict) or not isinstance(element.get("duration"), int | float):
+            return out
+        out.append((rfc3339(moment), element))
+        moment += timedelta(milliseconds=element["duration"])
+    if out:
+        out.append((rfc3339(moment), out[-1][1]))  # the end of the last step
+    return out
+
+
 @dataclass(eq=False)
 class _Device:
     details: dict[str, Any] | None = None
@@ -63,7 +84,10 @@ class _Device:
     fill: deque[tuple[str, float]] = field(default_factory=lambda: deque(maxlen=MAX_POINTS))
     fill_range: tuple[float, float] | None = None
     modes: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=MAX_POINTS))
-    envelopes: deque[tuple[str, float | None, float | None]] = field(default_factory=lambda: deque(maxlen=MAX_POINTS))
+    envelope: list[tuple[str, float, float]] = field(default_factory=list)
+    """PEBC: the newest instructed envelope as (start, lower, upper) steps."""
+    forecast: list[tuple[str, float]] = field(default_factory=list)
+    """The newest PowerForecast as (start, expected power) steps."""
 
 
 @dataclass(eq=False)
@@ -172,7 +196,9 @@ class Monitor(Observer):
             else:
                 state.warnings += 1
         if body is not None and isinstance(kind, str):
-            self._learn(state, direction, kind, body, stamp, entry)
+            # a malformed message: its findings say what is wrong, the views keep what they had
+            with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError, OverflowError):
+                self._learn(state, direction, kind, body, stamp, entry)
         self.messages.append(entry)
         self._publish({"kind": "message", "entry": entry})
         return entry
@@ -226,11 +252,18 @@ class Monitor(Observer):
             if isinstance(storage, dict) and isinstance(storage.get("fill_level_range"), dict):
                 bounds = storage["fill_level_range"]
                 device.fill_range = (float(bounds.get("start_of_range", 0)), float(bounds.get("end_of_range", 0)))
-            if kind == "PEBC.PowerConstraints":
-                for envelope in body.get("allowed_limit_ranges", [])[:1]:
-                    rng = envelope.get("range_boundary", {}) if isinstance(envelope, dict) else {}
-                    device.envelopes.append((stamp, rng.get("start_of_range"), rng.get("end_of_range")))
-        elif kind in _INSTRUCTION_TYPES:
+        elif kind == "PowerForecast":
+            steps = _steps(body.get("start_time"), body.get("elements"))
+            device.forecast = [
+                (t, sum(float(v.get("value_expected", 0)) for v in e.get("power_values", []) if isinstance(v, dict)))
+                for t, e in steps
+            ]
+        if kind == "PEBC.Instruction":
+            envelopes = body.get("power_envelopes")
+            first = envelopes[0] if isinstance(envelopes, list) and envelopes and isinstance(envelopes[0], dict) else {}
+            steps = _steps(body.get("execution_time"), first.get("power_envelope_elements"))
+            device.envelope = [(t, float(e.get("lower_limit", 0)), float(e.get("upper_limit", 0))) for t, e in steps]
+        if kind in _INSTRUCTION_TYPES:
             ident = str(body.get("id") or body.get("message_id"))
             record: dict[str, Any] = {
                 "id": ident,
@@ -339,7 +372,8 @@ class Monitor(Observer):
                     "fill": list(d.fill),
                     "fill_range": d.fill_range,
                     "modes": list(d.modes),
-                    "envelopes": list(d.envelopes),
+                    "envelope": d.envelope,
+                    "forecast": d.forecast,
                 }
             )
         return {"devices": devices, **self.extra}

@@ -283,6 +283,23 @@
       site.push({ name: "export price", x: planned.steps, y: planned.export_price, yaxis: "y2", mode: "lines",
         type: "scatter", line: { shape: "hv", color: "#ccc" } });
     }
+    const pebc = [];
+    for (const d of e.devices.filter((x) => x.envelope.length || x.forecast.length)) {
+      const name = d.name || d.session;
+      if (d.envelope.length) {
+        pebc.push({ name: name + " envelope lower", x: d.envelope.map((p) => p[0]), y: d.envelope.map((p) => p[1]),
+          mode: "lines", type: "scatter", line: { shape: "hv", dash: "dot" } });
+        pebc.push({ name: name + " envelope upper", x: d.envelope.map((p) => p[0]), y: d.envelope.map((p) => p[2]),
+          mode: "lines", type: "scatter", line: { shape: "hv", dash: "dot" } });
+      }
+      if (d.forecast.length) {
+        pebc.push({ name: name + " forecast", x: d.forecast.map((p) => p[0]), y: d.forecast.map((p) => p[1]),
+          mode: "lines", type: "scatter", line: { shape: "hv" } });
+      }
+      const pts = cut(d.power);
+      pebc.push({ name: name + " measured", x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), mode: "markers",
+        type: "scatter" });
+    }
     const layout = (title, y) => ({ title: { text: title }, margin: { l: 60, r: 20, t: 40, b: 40 },
       xaxis: { type: "date" }, yaxis: { title: { text: y } }, showlegend: true, uirevision: title });
     const cfg = { displaylogo: false, responsive: true };
@@ -292,7 +309,8 @@
     Plotly.react("chart-site", site, siteLayout, cfg);
     Plotly.react("chart-power", power, layout("Power per device (measured)", "W"), cfg);
     Plotly.react("chart-fill", fills, layout("FRBC fill levels with range", "fill level"), cfg);
-    Plotly.react("chart-modes", modes, layout("Operation modes and instructions", ""), cfg);
+    Plotly.react("chart-pebc", pebc, layout("PEBC: instructed envelope against the forecast", "W"), cfg);
+    Plotly.react("chart-modes", modes, layout("Operation modes and instructions (PPBC: the plan's placement above)", ""), cfg);
     note.textContent = e.devices.length + " device(s); " + (e.plan ? e.plan : "measured values from the conversation") +
       (planned ? " — dashed: the plan of " + planned.at : "");
   }
