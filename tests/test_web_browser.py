@@ -20,8 +20,9 @@ def _need_browser() -> None:
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
-def test_demo_page_shows_every_device_and_draws_charts() -> None:
-    with command("demo", "--quiet", "--speed", "300", "--interval", "1", "--ui", "127.0.0.1:0") as demo:
+def test_demo_page_shows_every_device_and_draws_charts(tmp_path: Path) -> None:
+    args = ("--speed", "300", "--interval", "1", "--ui", "127.0.0.1:0", "--db", str(tmp_path / "history.sqlite"))
+    with command("demo", "--quiet", *args) as demo:
         url = demo.url_after("UI on ")
         with browser_page() as page:
             page.goto(url + "#view=devices")

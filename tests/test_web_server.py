@@ -161,3 +161,26 @@ def test_forecast_and_envelope_become_step_series() -> None:
     ]
     assert device["envelope"][0] == ("2026-03-20T10:00:00.000000Z", -1500.0, 0.0)
     assert device["envelope"][-1][0] == "2026-03-20T10:30:00.000000Z"
+
+
+async def test_energy_reads_the_past_from_the_history(tmp_path: Path) -> None:
+    from s2ws.store import History
+
+    history = History(tmp_path / "h.sqlite")
+    earlier = T0 - timedelta(hours=3)  # before this process saw anything
+    history.record_measurement(
+        "pv", "old-session", earlier, [("ELECTRIC.POWER.L1", -700.0), ("ELECTRIC.POWER.L2", -300.0)]
+    )
+    history.flush()
+    monitor = Monitor()
+    monitor.history = history
+    details = '{"message_type":"ResourceManagerDetails","message_id":"d1","resource_id":"pv","name":"PV"}'
+    monitor.add(T0, "s1", "rm>cem", details)
+    server = await serve_ui(monitor)
+    try:
+        async with aiohttp.ClientSession() as client, client.get(server.url + "api/energy") as response:
+            (device,) = (await response.json())["devices"]
+    finally:
+        await server.close()
+        history.close()
+    assert device["past"] == [[earlier.isoformat(timespec="microseconds").replace("+00:00", "Z"), -1000.0]]

@@ -170,6 +170,7 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         from ..web import Monitor
 
         monitor = Monitor(source="cem", clock=clock)
+        monitor.history = history
         observers.append(monitor)
 
     def on_plan(line: str) -> None:

@@ -112,6 +112,7 @@ async def _demo(args: argparse.Namespace) -> int:
         from ..web import Monitor
 
         monitor = Monitor(source="cem", clock=clock)
+        monitor.history = history
         observers.append(monitor)
 
     def on_plan(line: str) -> None:

@@ -19,13 +19,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..app.observe import Frame, Observer
 from ..app.recorder import rfc3339
 from ..rules.replay import Record, Replay
+
+if TYPE_CHECKING:
+    from ..store import History
 
 __all__ = ["MAX_MESSAGES", "MAX_POINTS", "Monitor"]
 
@@ -122,6 +125,8 @@ class Monitor(Observer):
         self.sessions: dict[str, _Session] = {}
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.history: History | None = None
+        """The CEM's SQLite history, when it keeps one: the Energy view's past beyond this process."""
         self.extra: dict[str, Any] = {}
         """Anything else a host wants shown (the CEM's latest plan, prices); JSON-ready values."""
 
@@ -367,6 +372,7 @@ class Monitor(Observer):
                 {
                     "session": s.id,
                     "name": self._device_name(s),
+                    "resource_id": d.details.get("resource_id"),
                     "control_type": d.control_type,
                     "power": list(d.power),
                     "fill": list(d.fill),

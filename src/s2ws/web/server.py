@@ -15,14 +15,19 @@ import hmac
 import importlib.util
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
+from ..app.recorder import rfc3339
 from ..rules.catalogue import CATALOGUE
-from .monitor import Monitor
+from .monitor import MAX_POINTS, Monitor
+
+if TYPE_CHECKING:
+    from ..store import History
 
 __all__ = ["UI", "build_app", "plotly_path", "serve_ui"]
 
@@ -40,6 +45,8 @@ _MONITOR: web.AppKey[Monitor] = web.AppKey("monitor", Monitor)
 _TOKEN: web.AppKey[str] = web.AppKey("token", str)
 _MODE: web.AppKey[str] = web.AppKey("mode", str)
 _encode = msgspec.json.encode
+PAST = timedelta(days=1)
+"""How far back the Energy view reads the history."""
 
 
 def plotly_path() -> Path | None:
@@ -123,7 +130,24 @@ async def _devices(request: web.Request) -> web.Response:
 
 
 async def _energy(request: web.Request) -> web.Response:
-    return _json(request.app[_MONITOR].energy())
+    monitor = request.app[_MONITOR]
+    data = monitor.energy()
+    if monitor.history is not None and monitor.messages:
+        await asyncio.to_thread(_past, monitor.history, data, monitor.messages[-1]["t"])
+    return _json(data)
+
+
+def _past(history: History, data: dict[str, Any], latest: str) -> None:
+    """Each device's measured power of the last day from the SQLite history, summed per instant."""
+    end = datetime.fromisoformat(latest) + timedelta(seconds=1)
+    for device in data["devices"]:
+        resource_id = device.get("resource_id")
+        if not isinstance(resource_id, str):
+            continue
+        totals: dict[datetime, float] = {}
+        for row in history.measurements(resource_id, end - PAST, end):
+            totals[row.at] = totals.get(row.at, 0.0) + row.value
+        device["past"] = [(rfc3339(at), value) for at, value in sorted(totals.items())][-MAX_POINTS:]
 
 
 async def _rules(request: web.Request) -> web.Response:

@@ -227,6 +227,13 @@
     if (!window.Plotly) { note.textContent = "Charts need the plotly package on the server."; return; }
     const e = state.energy;
     if (!e) return;
+    // the past from the SQLite history where the server keeps one, then what this page saw live
+    for (const d of e.devices) {
+      if (d.past && d.past.length) {
+        const first = d.power.length ? d.power[0][0] : "\uffff";
+        d.power = d.past.filter((p) => p[0] < first).concat(d.power);
+      }
+    }
     const power = e.devices.filter((d) => d.power.length).map((d) => {
       const pts = cut(d.power);
       return { name: d.name || d.session, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), mode: "lines+markers",
