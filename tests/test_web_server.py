@@ -82,6 +82,8 @@ async def test_views_and_transcript(ui: tuple[Monitor, str]) -> None:
         assert [r.text for r in records] == [m["text"] for m in monitor.messages]
         async with client.get(url + "api/sessions/nope/transcript") as response:
             assert response.status == 404
+        async with client.get(url + "api/messages?after=abc") as response:
+            assert response.status == 400
 
 
 async def test_events_stream_new_messages(ui: tuple[Monitor, str]) -> None:

@@ -117,7 +117,10 @@ async def _info(request: web.Request) -> web.Response:
 
 async def _messages(request: web.Request) -> web.Response:
     monitor = request.app[_MONITOR]
-    after = int(request.query.get("after", "0") or 0)
+    try:
+        after = int(request.query.get("after", "0") or 0)
+    except ValueError:
+        raise web.HTTPBadRequest(text="after: expected a message number") from None
     return _json([m for m in monitor.messages if m["seq"] > after])
 
 
