@@ -287,12 +287,14 @@ class Planner:
             start.update(passed)
         stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
         left = site.time_limit_s - (time.perf_counter() - began)
-        complete = passed is not None and all(n in passed for n in lp.names)
-        if complete and left < 0.25 * site.time_limit_s:
-            assert passed is not None
-            values: tuple[float, ...] = tuple(passed[n] for n in lp.names)
-            status, objective = "decomposed", sum(c * v for c, v in zip(lp.cost, values, strict=True)) + lp.offset
-        else:
+        fallback: tuple[float, ...] | None = None
+        fallback_objective = math.inf
+        if passed is not None and all(n in passed for n in lp.names):
+            fallback = tuple(passed[n] for n in lp.names)
+            fallback_objective = sum(c * v for c, v in zip(lp.cost, fallback, strict=True)) + lp.offset
+        values: tuple[float, ...] = ()
+        status, objective = "no_solution", math.nan
+        if fallback is None or left >= 0.25 * site.time_limit_s:
             solution = lp.solve(
                 time_limit=max(left, 0.25 * site.time_limit_s),
                 gap=site.mip_gap,
@@ -301,10 +303,9 @@ class Planner:
                 options={"mip_heuristic_effort": 0.2},
             )
             values, status, objective = solution.values, solution.status, solution.objective
-            if not values and complete:
-                assert passed is not None
-                values = tuple(passed[n] for n in lp.names)
-                status, objective = "decomposed", sum(c * v for c, v in zip(lp.cost, values, strict=True)) + lp.offset
+        if fallback is not None and (not values or objective > fallback_objective + 1e-9):
+            # The whole model found nothing better in its time (a very large site, a loaded machine).
+            values, status, objective = fallback, "decomposed", fallback_objective
         seconds = time.perf_counter() - began
         if not values:
             return _hold(now, grid, devices, seconds, stats)

@@ -180,7 +180,7 @@ class Site:
     """Per kW of the highest import in the horizon."""
     horizon: timedelta = timedelta(hours=24)
     step: timedelta = timedelta(minutes=15)
-    time_limit_s: float = 4.0
+    time_limit_s: float = 3.5
     mip_gap: float = 0.001
     """Relative optimality gap at which a solve stops (or ``mip_abs_gap``, whichever comes first)."""
     mip_abs_gap: float = 0.01

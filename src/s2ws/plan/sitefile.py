@@ -21,7 +21,7 @@ weights = { cost = 1.0, peak = 0.1 }   # for "weighted"
 [plan]
 horizon = "24h"                 # "15min", "90s", "1h30min", or ISO 8601 "PT24H"
 step = "15min"
-time_limit_s = 10
+time_limit_s = 3.5
 ```
 
 Errors are :class:`~s2ws.errors.SiteFileError` naming the file, the line and the key (tomllib
@@ -265,7 +265,7 @@ def load_site(path: str | Path) -> Site:
         capacity_price=r.number(objective_table, "objective", "capacity_price"),
         horizon=horizon,
         step=step,
-        time_limit_s=4.0 if time_limit is None else time_limit,
+        time_limit_s=3.5 if time_limit is None else time_limit,
         mip_gap=0.005 if gap is None else gap,
         gas_price=r.number(prices_table, "prices", "gas_price") or 0.0,
     )
@@ -305,6 +305,6 @@ def example_site(origin: datetime, days: int = 3) -> Site:
         objective=Objective("cost"),
         horizon=timedelta(hours=24),
         step=timedelta(minutes=15),
-        time_limit_s=4.0,
+        time_limit_s=3.5,
         gas_price=1.20,
     )
