@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PIP_QUIET ?= -q
 
-.PHONY: test lint typecheck pytest demo bench bench-plan docs fuzz clean
+.PHONY: test lint typecheck pytest demo bench bench-plan docs fuzz clean ui-screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ demo: $(STAMP)
 docs: $(STAMP)
 	rm -rf docs/api
 	$(BIN)/python tools/api_docs.py docs/api
+
+# The browser tests (headless Chromium from the system, see tests/web_browser_support.py) save a
+# 1280x800 screenshot of each view into docs/img for docs/ui.md.
+ui-screenshots: $(STAMP)
+	S2WS_UI_SCREENSHOTS=docs/img $(BIN)/pytest tests/test_web_browser.py -q
 
 # Benchmarks run in their own environment (s2ws, orjson and s2-python 0.11.1 side by side),
 # so that .venv stays as the tests need it; the stamp keeps it from being reinstalled each time.

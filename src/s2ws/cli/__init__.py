@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cem_cmd, demo_cmd, replay_cmd, rm_cmd, spec_cmd, test_cmd, validate_cmd
+from . import cem_cmd, demo_cmd, proxy_cmd, replay_cmd, rm_cmd, spec_cmd, test_cmd, validate_cmd
 
 __all__ = ["main"]
 
@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s2ws", description="S2 over JSON WebSockets: tools for CEMs and RMs.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (validate_cmd, replay_cmd, spec_cmd, cem_cmd, rm_cmd, demo_cmd, test_cmd):
+    for module in (validate_cmd, replay_cmd, spec_cmd, cem_cmd, rm_cmd, demo_cmd, proxy_cmd, test_cmd):
         module.register(sub)
     return parser
 

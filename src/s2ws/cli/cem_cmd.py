@@ -28,6 +28,7 @@ import sys
 from typing import Any
 
 from .record_options import add_rotation_arguments
+from .ui_opts import add_ui_options, start_ui, ui_address
 
 __all__ = ["add_server_limits", "register", "run", "server_options"]
 
@@ -141,6 +142,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no live view of the conversation")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    add_ui_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -153,6 +155,11 @@ def run(args: argparse.Namespace) -> int:
         host, port = parse_listen(args.listen)
     except ValueError as exc:
         print(f"s2ws cem: --listen: {exc}", file=sys.stderr)
+        return 2
+    try:
+        args.ui_at = ui_address(args)
+    except ValueError as exc:
+        print(f"s2ws cem: --ui: {exc}", file=sys.stderr)
         return 2
     if not args.speed > 0:
         print(f"s2ws cem: --speed must be positive, got {args.speed:g}", file=sys.stderr)
@@ -241,13 +248,32 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         if history is not None:
             history.close()
         return 2
+    monitor = None
+    if args.ui_at is not None:
+        from ..web import Monitor
+
+        monitor = Monitor(source="cem", clock=clock)
+        monitor.history = history
+        observers.append(monitor)
+
+    def on_plan(line: str) -> None:
+        if monitor is not None:
+            monitor.extra["plan"] = line
+            if cem.last_plan is not None:
+                from ..web.plan_view import plan_series
+
+                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
+                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
+        if not args.quiet:
+            say(f"s2ws cem: {line}")
+
     cem = PlannerCEM(
         planner=args.planner,
         site=site,
         history=history,
         observers=observers,
         clock=clock,
-        on_plan=None if args.quiet else lambda line: say(f"s2ws cem: {line}"),
+        on_plan=on_plan if monitor is not None or not args.quiet else None,
     )
     if cem.history is not None:
         known, unfinished = len(cem.history.known), len(cem.history.unfinished)
@@ -262,12 +288,22 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         if history is not None:
             history.close()
         return 1
+    ui = None
+    if monitor is not None:
+        try:
+            ui = await start_ui(monitor, args.ui_at, args.ui_token)
+        except OSError as exc:
+            print(f"s2ws cem: cannot serve the UI: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            say(f"s2ws cem: UI on {ui.url}")
     say(f"s2ws cem: listening on {server.url(args.path)} (Ctrl-C to stop)")
     async with ticking([view] if view else []):
         reason = await stopper.wait()
         count = len(cem.rms)
         say(f"s2ws cem: {reason}: closing {count} session(s)")
         await cem.close(f"CEM stopping ({reason})")
+    if ui is not None:
+        await ui.close()
     if history is not None:
         await asyncio.to_thread(history.close)
     say("s2ws cem: stopped")

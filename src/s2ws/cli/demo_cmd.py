@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .record_options import add_rotation_arguments
+from .ui_opts import add_ui_options, start_ui, ui_address
 
 if TYPE_CHECKING:
     from ..app.cem import RMHandle
@@ -51,6 +52,7 @@ def register(sub: Any) -> None:
     add_rotation_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no live view, only the summary")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    add_ui_options(parser, default="127.0.0.1:0")
     parser.set_defaults(run=run)
 
 
@@ -64,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and not value > 0:
             print(f"s2ws demo: --{name} must be positive, got {value:g}", file=sys.stderr)
             return 2
+    try:
+        args.ui_at = ui_address(args)
+    except ValueError as exc:
+        print(f"s2ws demo: --ui: {exc}", file=sys.stderr)
+        return 2
     configure_logging(args.verbose)
     try:
         return asyncio.run(_demo(args))
@@ -102,13 +109,33 @@ async def _demo(args: argparse.Namespace) -> int:
         if history is not None:
             history.close()
         return 2
-    cem = PlannerCEM(
-        planner=args.planner,
-        history=history,
-        observers=observers,
-        clock=clock,
-        on_plan=lambda line: say(f"s2ws demo: {line}"),
-    )
+    monitor = None
+    if args.ui_at is not None:
+        from ..web import Monitor
+
+        monitor = Monitor(source="cem", clock=clock)
+        monitor.history = history
+        observers.append(monitor)
+
+    def on_plan(line: str) -> None:
+        if monitor is not None:
+            monitor.extra["plan"] = line
+            if cem.last_plan is not None:
+                from ..web.plan_view import plan_series
+
+                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
+                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
+        say(f"s2ws demo: {line}")
+
+    cem = PlannerCEM(planner=args.planner, history=history, observers=observers, clock=clock, on_plan=on_plan)
+    ui = None
+    if monitor is not None:
+        try:
+            ui = await start_ui(monitor, args.ui_at, args.ui_token)
+        except OSError as exc:
+            print(f"s2ws demo: cannot serve the UI: {exc.strerror or exc}", file=sys.stderr)
+        else:
+            say(f"s2ws demo: UI on {ui.url}")
     stopper = Stopper()
     stopper.install()
     server = await cem.serve("127.0.0.1", 0)
@@ -135,6 +162,8 @@ async def _demo(args: argparse.Namespace) -> int:
             if not task.cancelled() and task.exception() is not None:
                 print(f"s2ws demo: an RM failed: {task.exception()}", file=sys.stderr)
                 code = 1
+    if ui is not None:
+        await ui.close()
     if history is not None:
         await asyncio.to_thread(history.close)
     if cem.last_plan is not None:

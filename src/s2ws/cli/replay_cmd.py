@@ -18,7 +18,7 @@ import argparse
 import bisect
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, BinaryIO
 
@@ -29,6 +29,8 @@ from ..messages.profiles import PROFILES, get_profile
 from ..transcripts import rotated_set
 
 __all__ = ["register", "run"]
+
+UI_DEFAULT = "127.0.0.1:0"
 
 
 def register(sub: Any) -> None:
@@ -41,10 +43,18 @@ def register(sub: Any) -> None:
             "Exit 0 clean, 1 findings, 2 usage/IO error."
         ),
     )
-    parser.add_argument("path", metavar="FILE", help="the transcript, or - for standard input")
+    parser.add_argument("path", metavar="FILE", nargs="?", help="the transcript, or - for standard input")
     parser.add_argument("--profile", default="0.0.2-beta", help=f"protocol version ({', '.join(PROFILES)})")
     parser.add_argument("--json", action="store_true", help="print findings as JSON Lines")
     parser.add_argument("--strict", action="store_true", help="warnings fail too")
+    parser.add_argument(
+        "--ui",
+        nargs="?",
+        const=UI_DEFAULT,
+        metavar="HOST:PORT",
+        help=f"open the transcript in the web UI with a time slider (default {UI_DEFAULT}) until Ctrl-C",
+    )
+    parser.add_argument("--ui-token", metavar="TOKEN", help="require this token to open the UI")
     parser.set_defaults(run=run)
 
 
@@ -78,7 +88,19 @@ def _open(name: str) -> contextlib.AbstractContextManager[BinaryIO]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..app.console import parse_listen
     from ..rules.replay import TranscriptError, iter_replay  # late: only this command needs it
+
+    if args.path is None and args.ui is not None:  # ``s2ws replay --ui FILE``: FILE went to --ui
+        args.path, args.ui = args.ui, UI_DEFAULT
+    if args.path is None:
+        print("s2ws replay: a transcript FILE is required", file=sys.stderr)
+        return 2
+    try:
+        ui = parse_listen(args.ui) if args.ui is not None else None
+    except ValueError as exc:
+        print(f"s2ws replay: --ui: {exc}", file=sys.stderr)
+        return 2
 
     try:
         profile = get_profile(args.profile).version
@@ -87,6 +109,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     parts = _Parts(["-"] if args.path == "-" else rotated_set(args.path))
     shown = {"-": "<stdin>"}
+    if ui is not None:
+        try:
+            return _serve(parts.read(), profile, ui, args.ui_token)
+        except OSError as exc:
+            print(f"s2ws replay: cannot read {exc.filename or args.path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except TranscriptError as exc:
+            name, line = parts.locate(exc.line)
+            print(f"s2ws replay: {shown.get(name, name)}:{line}: {exc.reason}", file=sys.stderr)
+            return 2
     errors = warnings = 0
     try:
         for item in iter_replay(parts.read(), profile):
@@ -106,3 +138,37 @@ def run(args: argparse.Namespace) -> int:
         files = f" from {len(parts.names)} files" if len(parts.names) > 1 else ""
         print(f"{parts.frames} frame(s) replayed{files}, {errors} error(s), {warnings} warning(s)", file=sys.stderr)
     return 1 if errors or (args.strict and warnings) else 0
+
+
+def _serve(lines: Iterable[bytes], profile: str, ui: tuple[str, int], token: str | None) -> int:
+    """Feed the transcript to a monitor and serve it until SIGINT/SIGTERM."""
+    import asyncio
+
+    from ..app.console import Stopper, say
+    from ..rules.replay import parse_transcript
+    from ..web import Monitor, serve_ui
+
+    monitor = Monitor(profile=profile, source="replay")
+    for record in parse_transcript(lines):
+        monitor.add(record.t, record.session, record.direction, record.text)
+    for session in list(monitor.sessions):
+        monitor.session_ended(session, "end of transcript")
+
+    async def main() -> int:
+        stopper = Stopper()
+        stopper.install()
+        try:
+            server = await serve_ui(monitor, ui[0], ui[1], token=token, mode="replay")
+        except OSError as exc:
+            print(f"s2ws replay: cannot serve the UI: {exc.strerror or exc}", file=sys.stderr)
+            stopper.uninstall()
+            return 1
+        say(f"s2ws replay: UI on {server.url} ({len(monitor.messages)} frame(s); Ctrl-C to stop)")
+        await stopper.wait()
+        await server.close()
+        return 0
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
