@@ -13,6 +13,8 @@ cannot slip by unchecked); the blocks of docs/control-types/ run in test_docs_ex
   output goes on and the shown lines must appear in order; otherwise output equals them. A
   command that serves (``s2ws cem``) gets its companion from :data:`COMPANIONS` and is stopped
   with SIGINT once its output has been shown.
+- ``toml``: a site file; it loads with :func:`s2ws.plan.load_site` (the CSV files it names made up).
+- ``text``: plain notation (the planning model's equations): not run.
 - command lists (``make TARGET``, ``s2ws ...``, ``.venv/bin/pytest FILE``, ``python -m MODULE``):
   the targets, files and modules exist, ``s2ws`` commands parse, and an ``s2ws`` synopsis (one
   with ``[``) names every option of its command and no other.
@@ -79,6 +81,8 @@ def blocks() -> list[Block]:
 def kind(block: Block) -> str:
     if block.lang == "python":
         return "python-network" if PORT in block.code else "python"
+    if block.lang in ("text", "toml"):  # plain notation (equations); a site file
+        return block.lang
     if block.lang == "":
         if block.code.startswith("$ "):
             return "shell"
@@ -102,10 +106,28 @@ def normalise(line: str, port: int | str) -> str:
 
 def test_every_block_is_of_a_known_kind() -> None:
     found = blocks()
-    assert {kind(block) for block in found} <= {"python", "python-network", "shell", "commands"}, [
+    assert {kind(block) for block in found} <= {"python", "python-network", "shell", "commands", "text", "toml"}, [
         block.where for block in found if kind(block) == "unknown"
     ]
     assert len(of_kind("python")) >= 1 and len(of_kind("python-network")) == 2 and len(of_kind("shell")) >= 2
+
+
+# --- toml: site files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", of_kind("toml"), ids=ids(of_kind("toml")))
+def test_site_file_block_loads(block: Block, tmp_path: Path) -> None:
+    """A TOML block is a site file: it loads, with the CSV files it names made up beside it."""
+    from s2ws.plan import load_site
+
+    (tmp_path / "prices.csv").write_text(
+        "start,import_price,export_price\n2026-01-05T00:00:00+00:00,0.30,0.08\n2026-01-05T12:00:00+00:00,0.20,0.05\n"
+    )
+    (tmp_path / "base.csv").write_text("start,w\n2026-01-05T00:00:00+00:00,300\n2026-01-05T12:00:00+00:00,400\n")
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(block.code, encoding="utf-8")
+    site = load_site(site_file)
+    assert site.prices is not None, block.where
 
 
 # --- python ------------------------------------------------------------------------------------
@@ -333,7 +355,7 @@ def check_command(line: str, block: Block) -> None:
         source = (REPO / words[2].replace(".", "/")).with_suffix(".py")
         assert source.is_file(), f"{block.where}: no module {words[2]}"
         text = source.read_text(encoding="utf-8")
-        for option in words[3:]:
+        for option in (word for word in words[3:] if word.startswith("-")):  # values and targets vary
             assert f'"{option}"' in text, f"{block.where}: {words[2]} has no option {option}"
     else:
         pytest.fail(f"{block.where}: a command of unknown kind: {line!r}")
@@ -361,7 +383,8 @@ def test_command_list_names_what_exists(block: Block) -> None:
 
 FULL_DEMO = (
     "s2ws demo [--duration S] [--speed N] [--interval S] [--planner optimizer|rules] [--db FILE]"
-    " [--record FILE [--record-max-bytes SIZE] [--record-keep N]] [--quiet] [-v]"
+    " [--record FILE [--record-max-bytes SIZE] [--record-keep N]] [--ui HOST:PORT [--ui-token T] | --no-ui]"
+    " [--quiet] [-v]"
 )
 
 

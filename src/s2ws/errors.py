@@ -31,6 +31,7 @@ S2Error                                   -
 +-- InstructionRefused                    -
 +-- ResolutionError (also ValueError)     -
 +-- SiteFileError (also ValueError)       -
++-- StoreError                            -
 ```
 
 ``InstructionRefused`` never becomes a ReceptionStatus: an RM's device model that refuses an

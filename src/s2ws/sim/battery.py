@@ -282,7 +282,5 @@ class BatteryDeviceSim(StorageSim[BatteryParams]):
         self.battery.soc = self.level
         name = self.mode_name
         if (name == "charge" and self.level >= 100.0) or (name == "discharge" and self.level <= 0.0):
-            # the level it stopped at goes with the new mode, so the CEM does not ask again from a stale level
-            stopped = self.device.set_mode(self.actuator_id, self.battery.mode_ids["idle"], 0.0, at)
-            return stopped + self.device.set_fill_level(self.level, at)
+            return self.device.set_mode(self.actuator_id, self.battery.mode_ids["idle"], 0.0, at)
         return []
