@@ -23,6 +23,10 @@ from test_rules_context import ready
 
 SRC = REPO / "src" / "s2ws"
 CATALOGUE_MODULE = SRC / "rules" / "catalogue.py"
+CONFORMANCE = SRC / "conformance"
+"""The conformance cases name the rules they check and pick replay's findings by rule id; they judge
+nothing themselves (test_the_conformance_suite_makes_no_finding), so the scan leaves them out."""
+FINDING_MAKERS = {"finding", "Finding", "InvalidContent", "RuleViolation", "InstructionRefused"}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -45,14 +49,17 @@ def raised_in(root: Path = SRC) -> dict[str, set[str]]:
     ids = set(CATALOGUE)
     where: dict[str, set[str]] = defaultdict(set)
     for path in sorted(root.rglob("*.py")):
-        if path == CATALOGUE_MODULE:
+        if path == CATALOGUE_MODULE or CONFORMANCE in path.parents:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docs = _docstrings(tree)
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                 continue
-            for node in ast.walk(function):
+            # the body only: a decorator names what a function checks (the conformance cases'
+            # ``rules=(...)``), it raises nothing
+            body = function.body if isinstance(function.body, list) else [function.body]
+            for node in (inner for statement in body for inner in ast.walk(statement)):
                 if isinstance(node, ast.Constant) and node.value in ids and id(node) not in docs:
                     where[node.value].add(str(path.relative_to(root)))
     return where
@@ -138,3 +145,15 @@ def test_one_answer_to_which_description_is_in_force() -> None:
     assert book.revoke(tie.message_id)
     session.rm(revoke(RevokableObjects.OMBC_SystemDescription, tie.message_id))
     assert book.at(T0 + 30 * minute) is None and context._description_at(T0 + 30 * minute, "OMBC") is None
+
+
+def test_the_conformance_suite_makes_no_finding() -> None:
+    """It reads rule findings (from replay); it never makes one, so it cannot be a second home."""
+    made: list[str] = []
+    for path in sorted(CONFORMANCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name in FINDING_MAKERS:
+                    made.append(f"{path.relative_to(SRC)}:{node.lineno} {name}")
+    assert made == []
