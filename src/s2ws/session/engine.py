@@ -212,6 +212,44 @@ class Session:
     Events and frames accumulate until drained: a transport drains both after every call.
     """
 
+    # one instance per connection, tens of thousands on a CEM: slots instead of a per-instance dict
+    # (with more than 30 attributes the dict stops sharing its keys and costs over a KiB each)
+    __slots__ = (
+        "_close_deadline",
+        "_closing_by_peer",
+        "_closing_reconnect",
+        "_closing_request",
+        "_codec",
+        "_events",
+        "_frames",
+        "_handshake_deadline",
+        "_in_dir",
+        "_instructions",
+        "_ledger",
+        "_ours",
+        "_out_dir",
+        "_theirs",
+        "ack_timeout",
+        "active_control_type",
+        "checker",
+        "close_grace",
+        "close_reason",
+        "details",
+        "handler",
+        "handshake_timeout",
+        "max_outstanding",
+        "peer_details",
+        "peer_role",
+        "peer_versions",
+        "reconnect_requested",
+        "retry",
+        "role",
+        "selected_version",
+        "state",
+        "terminated",
+        "versions",
+    )
+
     def __init__(
         self,
         role: EnergyManagementRole,
