@@ -11,6 +11,8 @@ import pytest
 
 from builders import CEM, FRBC, Pair, frbc_instruction_om1
 from s2ws.app.observe import AppSession
+from s2ws.rules import SessionContext
+from s2ws.rules.memory import _ControlState
 from s2ws.session import Session
 from s2ws.session.ledger import Ledger
 from s2ws.session.tracking import InstructionTracker, ObjectRegistry
@@ -68,3 +70,27 @@ def test_the_timed_out_memory_appears_when_something_times_out() -> None:
     pair.cem.data_to_send()  # lost on the way
     pair.cem.handle_timeout(pair.clock.advance(timedelta(seconds=6).total_seconds()))
     assert pair.cem._ledger.sizes()["timed_out"] == 1
+
+
+def _made(state: _ControlState, name: str) -> bool:
+    try:
+        object.__getattribute__(state, name)  # no __getattr__ fallback: does not make the table
+    except AttributeError:
+        return False
+    return True
+
+
+def test_the_rule_contexts_control_type_tables_are_made_on_first_use() -> None:
+    pair = Pair.create(cem={"checker": SessionContext()})
+    pair.initialize(FRBC)
+    context = pair.cem.checker
+    assert isinstance(context, SessionContext) and context.active is FRBC
+    state = context._ct
+    tables = [name for name in _ControlState.__slots__ if name != "fill_level"]
+    assert not any(_made(state, name) for name in tables)
+    assert state.fill_level is None and not hasattr(state, "__dict__")
+    statuses = state.statuses
+    assert statuses == {} and state.statuses is statuses and _made(state, "statuses")
+    assert state.descriptions == [] and _made(state, "descriptions")
+    with pytest.raises(AttributeError, match="no attribute 'unknown'"):
+        getattr(state, "unknown")  # noqa: B009 - the name is not a table
