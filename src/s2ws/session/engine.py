@@ -54,6 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
@@ -185,6 +186,13 @@ ALLOWS: Final[Mapping[State, Allows]] = MappingProxyType(
 """The one table of what each session state allows."""
 
 
+@lru_cache(maxsize=64)
+def _normalized_versions(versions: tuple[str, ...]) -> tuple[str, ...]:
+    """The versions in order of preference, normalized and without repeats: one shared tuple per
+    configuration rather than one per session."""
+    return tuple(dict.fromkeys(get_profile(v).version for v in versions))
+
+
 class Session:
     """One S2 session (one WebSocket connection), as a CEM or as an RM.
 
@@ -272,7 +280,7 @@ class Session:
             raise ValueError("close_grace must not be negative")
         self.role = role
         self.peer_role = RM if role is CEM else CEM
-        self.versions: tuple[str, ...] = tuple(dict.fromkeys(get_profile(v).version for v in versions))
+        self.versions: tuple[str, ...] = _normalized_versions(tuple(versions))
         self.checker = checker
         self.handler = handler
         self.ack_timeout = ack_timeout
