@@ -54,6 +54,8 @@ class Observer:
 class AppSession(Session):
     """The session engine with every frame shown to the observers (recorder, live view)."""
 
+    __slots__ = ("_clock", "_in", "_observers", "_out", "session_id")
+
     def __init__(
         self,
         role: EnergyManagementRole,

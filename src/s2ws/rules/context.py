@@ -123,10 +123,15 @@ class SessionContext(ControlTypeRules):
         cem, rm = _Side(CEM), _Side(RM)
         cem.answers, rm.answers = rm, cem
         self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
-        self._seen = {CEM_TO_RM: cem.seen, RM_TO_CEM: rm.seen}
         self._phase = Phase.HANDSHAKE
         self._active: ControlType | None = None
         self._state_changed()
+
+    @property
+    def _seen(self) -> dict[str, dict[str, S2Message | int]]:
+        """The ids each direction used most recently, by direction (made on request: a per-session
+        dict for the tests that look)."""
+        return {direction: side.seen for direction, side in self._sides.items()}
 
     @property
     def phase(self) -> Phase:

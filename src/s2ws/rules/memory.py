@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
@@ -166,22 +166,53 @@ class _Status:
     at: datetime
 
 
-@dataclass(eq=False)
 class _ControlState:
-    """Everything that belongs to the active control type; replaced when it changes."""
+    """Everything that belongs to the active control type; replaced when it changes.
 
-    descriptions: list[_Description] = field(default_factory=list)
-    statuses: dict[str, _Status] = field(default_factory=dict)
-    timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    fill_level: float | None = None
-    constraints: dict[str, _Published] = field(default_factory=dict)
-    energy: dict[str, _Published] = field(default_factory=dict)
-    profiles: dict[str, _Published] = field(default_factory=dict)
-    pending: dict[str, list[_Instruction]] = field(default_factory=dict)
+    One per session, and most of its tables stay empty in an idle session: each table is made on
+    its first access (``__getattr__`` runs only while the slot is unset, so a made table is then
+    read at slot speed)."""
+
+    __slots__ = (
+        "constraints",
+        "descriptions",
+        "energy",
+        "fill_level",
+        "pending",
+        "profiles",
+        "schedules",
+        "sequences",
+        "statuses",
+        "timers",
+    )
+
+    descriptions: list[_Description]
+    statuses: dict[str, _Status]
+    timers: dict[tuple[str, str], datetime]
+    fill_level: float | None
+    constraints: dict[str, _Published]
+    energy: dict[str, _Published]
+    profiles: dict[str, _Published]
+    pending: dict[str, list[_Instruction]]
     """actuator ("" for OMBC) -> its most recent instructions, oldest first (at most 64)."""
-    sequences: dict[tuple[str, str], tuple[str | None, PPBCPowerSequenceStatus]] = field(default_factory=dict)
+    sequences: dict[tuple[str, str], tuple[str | None, PPBCPowerSequenceStatus]]
     """(profile, container) -> (sequence, state) as the latest status or instruction left it."""
-    schedules: dict[tuple[str, str], _Instruction] = field(default_factory=dict)
+    schedules: dict[tuple[str, str], _Instruction]
+
+    def __init__(self) -> None:
+        self.fill_level = None
+
+    if not TYPE_CHECKING:  # hidden from the type checker, which then still flags unknown names
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "descriptions":
+                made: Any = []
+            elif name in _ControlState.__slots__ and name != "fill_level":
+                made = {}
+            else:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            object.__setattr__(self, name, made)
+            return made
 
 
 def _cost_pointer(message: Any) -> str | None:

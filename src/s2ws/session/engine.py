@@ -54,6 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
@@ -185,6 +186,13 @@ ALLOWS: Final[Mapping[State, Allows]] = MappingProxyType(
 """The one table of what each session state allows."""
 
 
+@lru_cache(maxsize=64)
+def _normalized_versions(versions: tuple[str, ...]) -> tuple[str, ...]:
+    """The versions in order of preference, normalized and without repeats: one shared tuple per
+    configuration rather than one per session."""
+    return tuple(dict.fromkeys(get_profile(v).version for v in versions))
+
+
 class Session:
     """One S2 session (one WebSocket connection), as a CEM or as an RM.
 
@@ -212,6 +220,44 @@ class Session:
     Events and frames accumulate until drained: a transport drains both after every call.
     """
 
+    # one instance per connection, tens of thousands on a CEM: slots instead of a per-instance dict
+    # (with more than 30 attributes the dict stops sharing its keys and costs over a KiB each)
+    __slots__ = (
+        "_close_deadline",
+        "_closing_by_peer",
+        "_closing_reconnect",
+        "_closing_request",
+        "_codec",
+        "_events",
+        "_frames",
+        "_handshake_deadline",
+        "_in_dir",
+        "_instructions",
+        "_ledger",
+        "_ours",
+        "_out_dir",
+        "_theirs",
+        "ack_timeout",
+        "active_control_type",
+        "checker",
+        "close_grace",
+        "close_reason",
+        "details",
+        "handler",
+        "handshake_timeout",
+        "max_outstanding",
+        "peer_details",
+        "peer_role",
+        "peer_versions",
+        "reconnect_requested",
+        "retry",
+        "role",
+        "selected_version",
+        "state",
+        "terminated",
+        "versions",
+    )
+
     def __init__(
         self,
         role: EnergyManagementRole,
@@ -234,7 +280,7 @@ class Session:
             raise ValueError("close_grace must not be negative")
         self.role = role
         self.peer_role = RM if role is CEM else CEM
-        self.versions: tuple[str, ...] = tuple(dict.fromkeys(get_profile(v).version for v in versions))
+        self.versions: tuple[str, ...] = _normalized_versions(tuple(versions))
         self.checker = checker
         self.handler = handler
         self.ack_timeout = ack_timeout

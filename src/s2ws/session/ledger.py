@@ -16,7 +16,6 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from itertools import count
 from typing import TypeVar
 
 from ..messages.base import S2Message
@@ -62,14 +61,19 @@ class Lookup(Enum):
 class Ledger:
     """Outstanding messages by message_id, plus bounded memories of finished ones."""
 
+    # One per session. An idle session keeps no deadline queue (the FIFO is made when a message is
+    # sent and dropped once it runs empty: an empty deque still holds a 64-slot block) and no
+    # timed-out memory until something times out.
+    __slots__ = ("_answered", "_fifo", "_heap", "_max_remembered", "_outstanding", "_seq", "_timed_out")
+
     def __init__(self, *, max_remembered: int) -> None:
         self._max_remembered = max(1, max_remembered)
         self._outstanding: dict[str, Entry] = {}
         self._answered: OrderedDict[str, None] = OrderedDict()
-        self._timed_out: OrderedDict[str, S2Message] = OrderedDict()
-        self._fifo: deque[tuple[datetime, int, str]] = deque()  # sorted by (deadline, seq)
+        self._timed_out: OrderedDict[str, S2Message] | None = None
+        self._fifo: deque[tuple[datetime, int, str]] | None = None  # sorted by (deadline, seq)
         self._heap: list[tuple[datetime, int, str]] = []  # deadlines that came out of order
-        self._seq = count()
+        self._seq = 0
 
     def __len__(self) -> int:
         return len(self._outstanding)
@@ -86,8 +90,8 @@ class Ledger:
         return {
             "outstanding": len(self._outstanding),
             "answered": len(self._answered),
-            "timed_out": len(self._timed_out),
-            "deadline_heap": len(self._fifo) + len(self._heap),
+            "timed_out": len(self._timed_out or ()),
+            "deadline_heap": len(self._fifo or ()) + len(self._heap),
         }
 
     def add(self, message_id: str, message: S2Message, frame: str, deadline: datetime) -> Entry:
@@ -109,7 +113,7 @@ class Ledger:
             return kind, entry, entry.message
         if subject in self._answered:
             return Lookup.ANSWERED, None, None
-        late = self._timed_out.get(subject)
+        late = None if self._timed_out is None else self._timed_out.get(subject)
         if late is not None:
             return Lookup.TIMED_OUT, None, late
         return Lookup.UNKNOWN, None, None
@@ -120,7 +124,7 @@ class Ledger:
         if self._timed_out:
             self._timed_out.pop(subject, None)
         remember(self._answered, subject, None, self._max_remembered)
-        if len(self._fifo) + len(self._heap) > 2 * len(self._outstanding) + 64:
+        if len(self._fifo or ()) + len(self._heap) > 2 * len(self._outstanding) + 64:
             self._compact()
 
     def wait_retry(self, entry: Entry, at: datetime) -> None:
@@ -152,6 +156,8 @@ class Ledger:
                 first = item
                 break
             fifo.popleft()
+        if fifo is not None and not fifo:
+            self._fifo = fifo = None
         heap = self._heap
         while heap:
             item = heap[0]
@@ -181,14 +187,18 @@ class Ledger:
             entry = self._outstanding[item[2]]
             if entry.waiting is Waiting.ACK:
                 del self._outstanding[item[2]]
+                if self._timed_out is None:
+                    self._timed_out = OrderedDict()
                 self._remember(self._timed_out, item[2], entry.message)
             due.append(entry)
         return due
 
     def _arm(self, entry: Entry) -> None:
-        seq = entry.seq = next(self._seq)
+        self._seq = seq = entry.seq = self._seq + 1
         item = (entry.deadline, seq, entry.message_id)
         fifo = self._fifo
+        if fifo is None:
+            fifo = self._fifo = deque()
         if not fifo or fifo[-1][0] <= item[0]:
             fifo.append(item)  # seq grows, so the FIFO stays sorted by (deadline, seq)
         else:
@@ -198,7 +208,8 @@ class Ledger:
 
     def _compact(self) -> None:
         live = self._outstanding
-        self._fifo = deque(item for item in self._fifo if (e := live.get(item[2])) is not None and e.seq == item[1])
+        kept = [item for item in self._fifo or () if (e := live.get(item[2])) is not None and e.seq == item[1]]
+        self._fifo = deque(kept) if kept else None
         self._heap = [item for item in self._heap if (e := live.get(item[2])) is not None and e.seq == item[1]]
         heapq.heapify(self._heap)
 

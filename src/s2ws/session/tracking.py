@@ -6,7 +6,9 @@ was evicted is treated as unknown (documented trade-off: memory over perfect rec
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 from ..findings import Finding
 from ..messages.base import S2Message
@@ -29,6 +31,9 @@ INSTRUCTION_TYPES: Final = frozenset(name for name in MESSAGE_INFO if name.endsw
 
 TERMINAL_STATUSES: Final = INSTRUCTION_TERMINAL
 
+_EMPTY: Final[Mapping[Any, Any]] = MappingProxyType({})
+"""What a memory holds until its first entry: one read-only empty mapping shared by every session."""
+
 
 def object_id_of(message: S2Message) -> str:
     """The id a RevokeObject uses for a revocable message: its ``id``, or for the system
@@ -43,9 +48,12 @@ def object_id_of(message: S2Message) -> str:
 class InstructionTracker:
     """The furthest status reported per instruction id (None = sent, nothing reported yet)."""
 
+    # one per session; most sessions never see an instruction, so the memory is made on first use
+    __slots__ = ("_cap", "_status")
+
     def __init__(self, cap: int) -> None:
         self._cap = max(1, cap)
-        self._status: OrderedDict[str, InstructionStatus | None] = OrderedDict()
+        self._status: Mapping[str, InstructionStatus | None] = _EMPTY
 
     def __len__(self) -> int:
         return len(self._status)
@@ -57,10 +65,16 @@ class InstructionTracker:
         """The furthest status so far (None when unknown or not reported yet)."""
         return self._status.get(instruction_id)
 
+    def _memory(self) -> OrderedDict[str, InstructionStatus | None]:
+        status = self._status
+        if not isinstance(status, OrderedDict):
+            status = self._status = OrderedDict()
+        return status
+
     def register(self, instruction_id: str) -> None:
         """An instruction went over the wire; a repeated id keeps its lifecycle."""
         if instruction_id not in self._status:
-            remember(self._status, instruction_id, None, self._cap)
+            remember(self._memory(), instruction_id, None, self._cap)
 
     def check(self, instruction_id: str, status: InstructionStatus) -> Finding | None:
         """None when the RM may report ``status`` for the instruction now (S2-INSTR-001..003)."""
@@ -79,27 +93,36 @@ class InstructionTracker:
             move is not InstructionMove.BACKWARD or status not in TERMINAL_STATUSES
         ):
             return False, previous
-        remember(self._status, instruction_id, status, self._cap)
+        remember(self._memory(), instruction_id, status, self._cap)
         return True, previous
 
 
 class ObjectRegistry:
     """Revocable objects one side published in this session, by (type, id): live or revoked."""
 
+    # two per session (ours and theirs); the memory is made on the first publication
+    __slots__ = ("_cap", "_objects")
+
     def __init__(self, cap: int) -> None:
         self._cap = max(1, cap)
-        self._objects: OrderedDict[tuple[str, str], bool] = OrderedDict()
+        self._objects: Mapping[tuple[str, str], bool] = _EMPTY
+
+    def _memory(self) -> OrderedDict[tuple[str, str], bool]:
+        objects = self._objects
+        if not isinstance(objects, OrderedDict):
+            objects = self._objects = OrderedDict()
+        return objects
 
     def __len__(self) -> int:
         return len(self._objects)
 
     def add(self, object_type: str, object_id: str) -> None:
         """Published (again): a re-sent object is live again."""
-        remember(self._objects, (object_type, object_id), True, self._cap)
+        remember(self._memory(), (object_type, object_id), True, self._cap)
 
     def state(self, object_type: str, object_id: str) -> bool | None:
         """True live, False revoked, None never seen (or forgotten)."""
         return self._objects.get((object_type, object_id))
 
     def revoke(self, object_type: str, object_id: str) -> None:
-        remember(self._objects, (object_type, object_id), False, self._cap)
+        remember(self._memory(), (object_type, object_id), False, self._cap)

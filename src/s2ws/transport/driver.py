@@ -190,7 +190,6 @@ class Driver:
                 # the reader is a task of its own; the timer runs here, in the caller's task (one task
                 # fewer per session), and ends when the engine is done or the reader is
                 reader = self._reader = asyncio.create_task(self._read_loop())
-                reader.add_done_callback(self._reader_done)
                 await self._timer_loop()
                 if reader.done():
                     reader.result()
@@ -257,47 +256,49 @@ class Driver:
         self._wake.set()
 
     async def _read_loop(self) -> None:
-        limiter = self._limiter
-        throttled_since: float | None = None
-        streak = 0
-        while True:
-            if limiter is not None and not getattr(self.engine, "closing", False):
-                now = time.monotonic()
-                wait = limiter.take(now)
-                if wait <= 0.0:
-                    throttled_since = None
-                elif throttled_since is None:
-                    throttled_since = now
-                elif self._rate_close_after is not None and now - throttled_since >= self._rate_close_after:
-                    await self._end_flood(now - throttled_since)
-                    continue
-                while wait > 0.0:
-                    await asyncio.sleep(wait)  # the peer's frames wait in the socket meanwhile
-                    wait = limiter.take(time.monotonic())
-            streak += 1
-            if streak >= _YIELD_EVERY:
-                streak = 0
-                await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
-            data = await self.channel.receive()
-            if data is None:
-                self._peer_closed = True
-                return
-            self.engine.receive(data, self._clock())
-            await self._flush()
-            if self.engine.closed:
-                return
-            wakeup = self.engine.next_wakeup()
-            if wakeup is not None and (self._deadline is None or wakeup < self._deadline):
-                self._wake.set()
+        # no done callback (each costs an allocation per session): the finally wakes the timer loop,
+        # which finds the reader done when it runs, since the task ends in this same step
+        try:
+            limiter = self._limiter
+            throttled_since: float | None = None
+            streak = 0
+            while True:
+                if limiter is not None and not getattr(self.engine, "closing", False):
+                    now = time.monotonic()
+                    wait = limiter.take(now)
+                    if wait <= 0.0:
+                        throttled_since = None
+                    elif throttled_since is None:
+                        throttled_since = now
+                    elif self._rate_close_after is not None and now - throttled_since >= self._rate_close_after:
+                        await self._end_flood(now - throttled_since)
+                        continue
+                    while wait > 0.0:
+                        await asyncio.sleep(wait)  # the peer's frames wait in the socket meanwhile
+                        wait = limiter.take(time.monotonic())
+                streak += 1
+                if streak >= _YIELD_EVERY:
+                    streak = 0
+                    await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
+                data = await self.channel.receive()
+                if data is None:
+                    self._peer_closed = True
+                    return
+                self.engine.receive(data, self._clock())
+                await self._flush()
+                if self.engine.closed:
+                    return
+                wakeup = self.engine.next_wakeup()
+                if wakeup is not None and (self._deadline is None or wakeup < self._deadline):
+                    self._wake.set()
+        finally:
+            self._wake.set()
 
     def _serving(self) -> bool:
         """Whether to keep serving the engine: it is open and not stopped, or stopped but closing."""
         if self.engine.closed:
             return False
         return self._stop is None or getattr(self.engine, "closing", False) is True
-
-    def _reader_done(self, _: asyncio.Task[None]) -> None:
-        self._wake.set()
 
     async def _timer_loop(self) -> None:
         reader = self._reader
