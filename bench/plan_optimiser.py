@@ -159,7 +159,8 @@ def time_fleet(
         models = [m for m in (device_model(k.resource_id, k.view, now) for k in run.links) if m is not None]
         began = time.perf_counter()
         plan = planner.plan(models, now)
-        out.append((time.perf_counter() - began, plan.status))
+        held = plan.stats.get("held", 0)
+        out.append((time.perf_counter() - began, f"{plan.status} ({held} held)" if held else plan.status))
         if progress is not None:
             progress(f"{count} devices ({len(models)} modelled): replan {i + 1} in {out[-1][0]:.1f} s, {plan.status}")
         modelled = {m.resource_id for m in models}

@@ -9,7 +9,7 @@ import pytest
 from s2ws.control import FRBCView
 from s2ws.messages import ControlType, FRBCInstruction
 from s2ws.plan import Planner, PriceCurve, Series, Site, device_model
-from s2ws.sim import BatteryDeviceSim, BatteryParams, Loopback, ReadableIds
+from s2ws.sim import BatteryDeviceSim, BatteryParams, EVSim, Loopback, ReadableIds
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 FRBC = ControlType.FILL_RATE_BASED_CONTROL
@@ -98,3 +98,24 @@ def test_two_batteries_share_an_import_limit() -> None:
     hours = [s / 3600 for s in plan.step_seconds]
     charged = sum((plan.devices[d].power_w[t]) * hours[t] for d in ("one", "two") for t in range(16)) / 1000
     assert charged == pytest.approx(5.0 * 4, rel=1e-3)  # 4 cheap hours at the 5 kW left
+
+
+def test_a_car_is_charged_to_its_target_and_no_further() -> None:
+    # A car at 30 % wants 80 % at 07:30; the first four hours are cheap. Energy above the target
+    # leaves with the car, so the plan buys exactly the 30 kWh the target needs (at 92 %), all of
+    # it in the cheap hours, although the cheap price is below the horizon's mean.
+    sim = EVSim(now=T0, ids=ReadableIds())
+    view = FRBCView()
+    Loopback(sim, view, now=T0, session="car").start(FRBC)
+    model = device_model("car", view, T0)
+    assert model is not None
+    site = Site(prices=two_prices(0.10, 0.40), horizon=timedelta(hours=8))
+    plan = Planner(site).plan([model], T0)
+    device = plan.devices["car"]
+    assert device.fill_level is not None
+    departure = [t for t, s in enumerate(plan.steps) if s < T0 + timedelta(hours=7, minutes=30)][-1] + 1
+    assert device.fill_level[departure] == pytest.approx(80.0, abs=1e-3)
+    hours = [s / 3600 for s in plan.step_seconds]
+    bought = sum(p * h for p, h in zip(device.power_w, hours, strict=True)) / 1000
+    assert bought == pytest.approx(60 * 0.5 / 0.92, rel=1e-3)
+    assert all(p <= 1e-6 for s, p in zip(plan.steps, device.power_w, strict=True) if s >= T0 + timedelta(hours=4))

@@ -273,16 +273,13 @@ def _om_device(lp: LinearProgram, site: Site, grid: Grid, model: OMModel, handle
                 short = lp.var((rid, "short", grid.starts[t]), 0.0, demand, site.penalties.demand * hours)
                 lp.row([*supply, (short, 1.0)], lower=demand - supply_const)
                 handles.slacks.append(Slack(rid, "demand", t, short, "demand units", demand))
-    if storage is not None and levels is not None:
+    if storage is not None and levels is not None and not storage.targets:
+        # A storage with a target profile (a car) has no terminal value: its targets say what it
+        # needs, and what it holds above them at the departure leaves with it, bought for
+        # nothing. Valued at the mean import price, a night cheaper than the mean filled the
+        # car to the top (a winter day: 20 % of the car, about 2.4 EUR, more than EMHASS paid).
         value = _terminal_value(model, grid)
         last = levels[-1]
-        if storage.targets:
-            # A storage with a target profile (a car) is valued where its last band begins (the
-            # departure): after that nothing is known (the car may have left), so charging
-            # then earns nothing.
-            valued = max(a for a, _, _, _ in storage.targets)
-            within = [t for t in range(T) if grid.end(t) <= valued]
-            last = levels[within[-1] + 1] if within else levels[0]
         if value and isinstance(last, int):
             lp.add_cost(last, -value * w_cost)
 

@@ -29,6 +29,9 @@ from .site import Site
 __all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation", "SequenceStart"]
 
 _TOL = 1e-6
+_WHOLE_MODEL_INTEGERS = 4000
+"""Above this many integer columns (the devices' own), the whole model is not tried after the pass: HiGHS
+spends its time limit (and more) before finding anything better than the pass (50 fleet devices: 14 000)."""
 
 
 @dataclass(frozen=True)
@@ -272,81 +275,259 @@ class Planner:
         With several devices, a device-by-device pass comes first (each device planned against
         the site with the ones before it as a fixed load, warm-started from the last plan): a
         complete plan on its own, found in a fraction of the time, which the whole model then
-        improves with the time left. A whole model that has not found anything better by its
-        time limit still returns that plan, so a loaded machine costs quality, never a plan.
+        improves with the time left. A device the pass cannot solve in its share holds its
+        present modes, so the pass always yields a plan. The whole model runs only when the time
+        left is enough to build and solve it; whatever it has not improved on by its time limit,
+        the pass's plan stands: a large fleet or a loaded machine costs quality, never a plan.
         """
         began = time.perf_counter()
         site = self.site
         grid = self.grid(now)
         with self._lock:
             start = dict(self._last)
-        passed: dict[Hashable, float] | None = None
-        lp, handles = build(site, grid, devices)
         if len(devices) > 1 and site.decompose:
-            passed = self._pass(grid, devices, start, began)
-            start.update(passed)
+            return self._decomposed(grid, devices, start, began, now)
+        lp, handles = build(site, grid, devices)
         stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
-        left = site.time_limit_s - (time.perf_counter() - began)
-        fallback: tuple[float, ...] | None = None
-        fallback_objective = math.inf
-        if passed is not None and all(n in passed for n in lp.names):
-            fallback = tuple(passed[n] for n in lp.names)
-            fallback_objective = sum(c * v for c, v in zip(lp.cost, fallback, strict=True)) + lp.offset
-        values: tuple[float, ...] = ()
-        status, objective = "no_solution", math.nan
-        if fallback is None or left >= 0.25 * site.time_limit_s:
-            solution = lp.solve(
-                time_limit=max(left, 0.25 * site.time_limit_s),
-                gap=site.mip_gap,
-                abs_gap=site.mip_abs_gap,
-                start=start,
-                options={"mip_heuristic_effort": 0.2},
-            )
-            values, status, objective = solution.values, solution.status, solution.objective
-        if fallback is not None and (not values or objective > fallback_objective + 1e-9):
-            # The whole model found nothing better in its time (a very large site, a loaded machine).
-            values, status, objective = fallback, "decomposed", fallback_objective
+        solution = lp.solve(
+            time_limit=max(site.time_limit_s - (time.perf_counter() - began), 0.25 * site.time_limit_s),
+            gap=site.mip_gap,
+            abs_gap=site.mip_abs_gap,
+            start=start,
+            options={"mip_heuristic_effort": 0.2},
+        )
         seconds = time.perf_counter() - began
-        if not values:
+        if not solution.values:
             return _hold(now, grid, devices, seconds, stats)
-        with self._lock:
-            self._last = {n: v for n, v in zip(lp.names, values, strict=True) if isinstance(n, tuple)}
-        return _read(now, grid, handles, values, status, objective, seconds, stats, site.penalties.fill_target)
+        self._remember(lp.names, solution.values)
+        return _read(
+            now,
+            grid,
+            handles,
+            solution.values,
+            solution.status,
+            solution.objective,
+            seconds,
+            stats,
+            site.penalties.fill_target,
+        )
 
-    def _pass(
-        self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float
-    ) -> dict[Hashable, float]:
-        """Plan each device alone against the site plus the planned power of those before it."""
+    def _remember(self, names: Sequence[Hashable], values: Sequence[float]) -> None:
+        with self._lock:
+            self._last = {n: v for n, v in zip(names, values, strict=True) if isinstance(n, tuple)}
+
+    def _decomposed(
+        self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float, now: datetime
+    ) -> Plan:
         site = self.site
-        fixed = [0.0] * grid.size
-        values: dict[Hashable, float] = {}
-        share = max(0.5 * site.time_limit_s / len(devices), 0.3)  # a device needs presolve and a root
-        for device in devices:
-            sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, fixed, strict=True)))
+        limit = site.time_limit_s
+        passed = self._pass(grid, devices, start, began)
+        values = passed.values
+        left = limit - (time.perf_counter() - began)
+        # Building the whole model costs about what building every device alone did; it is worth
+        # it only with a quarter of the time limit left to solve it after that.
+        if passed.whole and left - passed.build_seconds >= 0.25 * limit:
+            lp, handles = build(site, grid, devices)
+            stats = MappingProxyType({"columns": lp.num_cols, "rows": lp.num_rows, "integers": lp.num_integer})
+            if all(n in values for n in lp.names):
+                seed = tuple(values[n] for n in lp.names)
+                seed_objective = sum(c * v for c, v in zip(lp.cost, seed, strict=True)) + lp.offset
+                merged = dict(start)
+                merged.update(values)
+                solution = lp.solve(
+                    time_limit=max(limit - (time.perf_counter() - began), 0.1 * limit),
+                    gap=site.mip_gap,
+                    abs_gap=site.mip_abs_gap,
+                    start=merged,
+                    options={"mip_heuristic_effort": 0.2},
+                )
+                best, status, objective = seed, "decomposed", seed_objective
+                if solution.values and solution.objective <= seed_objective + 1e-9:
+                    best, status, objective = solution.values, solution.status, solution.objective
+                seconds = time.perf_counter() - began
+                self._remember(lp.names, best)
+                return _read(now, grid, handles, best, status, objective, seconds, stats, site.penalties.fill_target)
+        seconds = time.perf_counter() - began
+        self._remember(list(values), list(values.values()))
+        return passed.plan(now, grid, seconds, site)
+
+    def _pass(self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float) -> _Pass:
+        """Plan each device alone against the site plus the planned power of the others.
+
+        Each device gets an equal share of the time left, so a device solved early leaves more
+        to the ones after it. A device with no solution in its share (or none left) holds its
+        present modes. When the whole model is too large to follow, or a device is held, a
+        second round gives the held devices what is left of most of the time limit.
+        """
+        site = self.site
+        out = _Pass(grid)
+        power: dict[str, tuple[float, ...]] = {}
+        objective: dict[str, float] = {}
+        relaxed: dict[str, tuple[Relaxation, ...]] = {}
+        integers = 0
+
+        def solve(device: DeviceModel, share: float) -> bool:
+            nonlocal integers
+            rid = device.resource_id
+            others = [sum(p[t] for r, p in power.items() if r != rid) for t in range(grid.size)]
+            built = time.perf_counter()
+            sub_grid = replace(grid, base=tuple(b + f for b, f in zip(grid.base, others, strict=True)))
             lp, handles = build(site, sub_grid, [device])
+            out.build_seconds += time.perf_counter() - built
+            integers += lp.num_integer
             solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=start)
             if not solution.values:
+                return False
+            out.values.update(zip(lp.names, solution.values, strict=True))
+            sub = _read(grid.starts[0], sub_grid, handles, solution.values, solution.status, 0.0, 0.0, {}, 0.0)
+            out.devices[rid] = sub.devices[rid]
+            power[rid] = sub.devices[rid].power_w
+            relaxed[rid] = tuple(
+                r for r in _relaxations(handles, solution.values, site.penalties.fill_target) if r.device is not None
+            )
+            objective[rid] = solution.objective - _site_cost(site, sub_grid, handles, solution.values)
+            return True
+
+        held: list[DeviceModel] = []
+        deadline = began + 0.6 * site.time_limit_s
+        for i, device in enumerate(devices):
+            share = (deadline - time.perf_counter()) / (len(devices) - i)
+            if share > 0.02 and solve(device, share):
                 continue
-            values.update(zip(lp.names, solution.values, strict=True))
-            dev = handles.devices[device.resource_id]
-            for t in range(grid.size):
-                fixed[t] += sum(solution.values[c] * v for c, v in dev.power[t]) + dev.power_const[t]
-        return values
+            held.append(device)
+            out.devices[device.resource_id] = _hold_device(device, grid)
+            power[device.resource_id] = out.devices[device.resource_id].power_w
+        out.whole = not held and integers <= _WHOLE_MODEL_INTEGERS
+        if not out.whole:
+            deadline = began + 0.9 * site.time_limit_s
+            retry, held = held, []
+            for i, device in enumerate(retry):
+                share = (deadline - time.perf_counter()) / (len(retry) - i)
+                if share <= 0.02 or not solve(device, share):
+                    held.append(device)
+        out.held = [d.resource_id for d in held]
+        out.relaxations = tuple(r for d in devices for r in relaxed.get(d.resource_id, ()))
+        out.device_objective = sum(objective.values())
+        out.fixed = [sum(p[t] for p in power.values()) for t in range(grid.size)]
+        return out
+
+
+def _hold_device(device: DeviceModel, grid: Grid) -> DevicePlan:
+    """A device that keeps what it does now over the whole horizon (no solution for it)."""
+    zero = tuple(0.0 for _ in grid.starts)
+    if not isinstance(device, OMModel):
+        return DevicePlan(zero)
+    modes: dict[str, tuple[ModeStep, ...]] = {}
+    power = 0.0
+    level = device.storage.level if device.storage is not None else None
+    for a in device.actuators:
+        if a.mode_id is None:
+            continue
+        factor = a.factor or 0.0
+        modes[a.id] = tuple(ModeStep(a.mode_id, factor) for _ in grid.starts)
+        units = a.mode(a.mode_id).units
+        unit = next(
+            (u for u in units if u.fill is None or level is None or u.fill[0] - 1e-9 <= level <= u.fill[1] + 1e-9),
+            units[0],
+        )
+        power += unit.power_w[0] + factor * (unit.power_w[1] - unit.power_w[0])
+    return DevicePlan(tuple(power for _ in grid.starts), MappingProxyType(modes))
+
+
+def _site_cost(site: Site, grid: Grid, handles: Handles | None, values: Sequence[float] | None) -> float:
+    """The objective's site terms (import, export, limits, peak) for the net import of a plan.
+
+    With ``handles`` and ``values``, of that solution; otherwise ``grid.base`` is the net import.
+    """
+    obj = site.objective
+    w_cost, w_peak, w_self = obj.weight("cost"), obj.weight("peak"), obj.weight("self-consumption")
+    peak_price = w_peak + w_cost * (site.capacity_price or 0.0)
+    pen = site.penalties.grid_limit / 1000.0
+    total, peak = 0.0, 0.0
+    for t in range(grid.size):
+        if handles is not None and values is not None:
+            imp, exp = values[handles.imp[t]], values[handles.exp[t]]
+        else:
+            imp, exp = max(grid.base[t], 0.0), max(-grid.base[t], 0.0)
+        hours = grid.hours(t)
+        total += (w_cost * grid.imports[t] + w_self) * hours / 1000.0 * imp
+        total -= w_cost * grid.exports[t] * hours / 1000.0 * exp
+        if site.import_limit_w is not None:
+            total += pen * hours * max(imp - site.import_limit_w, 0.0)
+        if site.export_limit_w is not None:
+            total += pen * hours * max(exp - site.export_limit_w, 0.0)
+        peak = max(peak, imp)
+    return total + (peak_price / 1000.0 * peak if peak_price > 0 else 0.0)
+
+
+@dataclass
+class _Pass:
+    """What the device-by-device pass found: a plan of its own, and a warm start for the whole model."""
+
+    grid: Grid
+    values: dict[Hashable, float] = field(default_factory=dict)
+    devices: dict[str, DevicePlan] = field(default_factory=dict)
+    held: list[str] = field(default_factory=list)
+    relaxations: tuple[Relaxation, ...] = ()
+    device_objective: float = 0.0
+    build_seconds: float = 0.0
+    fixed: list[float] = field(default_factory=list)
+    whole: bool = False
+    """Whether the whole model is small enough to try after the pass."""
+
+    def plan(self, now: datetime, grid: Grid, seconds: float, site: Site) -> Plan:
+        net = tuple(b + f for b, f in zip(grid.base, self.fixed, strict=True))
+        relaxations = list(self.relaxations)
+        for rid in self.held:
+            relaxations.append(
+                Relaxation(
+                    rid,
+                    "solve",
+                    seconds,
+                    "s",
+                    "no solution for this device within its share of the time limit; it holds",
+                )
+            )
+        for name, limit, sign in (
+            ("grid.import_limit_w", site.import_limit_w, 1.0),
+            ("grid.export_limit_w", site.export_limit_w, -1.0),
+        ):
+            if limit is None:
+                continue
+            over = [(t, sign * n - limit) for t, n in enumerate(net) if sign * n - limit > 1e-3]
+            if over:
+                worst = max(a for _, a in over)
+                steps = [t for t, _ in over]
+                relaxations.append(
+                    Relaxation(
+                        None,
+                        name,
+                        worst,
+                        "W",
+                        f"{name} {limit:g} missed by up to {worst:.3g} W over {len(steps)} step(s), "
+                        f"{grid.starts[steps[0]].isoformat()} to {grid.end(steps[-1]).isoformat()}: {_WHY[name]}",
+                    )
+                )
+        objective = self.device_objective + _site_cost(site, replace(grid, base=net), None, None)
+        stats = MappingProxyType({"devices": len(self.devices), "held": len(self.held)})
+        return Plan(
+            now,
+            grid.starts,
+            grid.lengths,
+            "decomposed",
+            objective,
+            seconds,
+            tuple(relaxations),
+            MappingProxyType(dict(self.devices)),
+            net,
+            stats,
+        )
 
 
 def _hold(now: datetime, grid: Grid, devices: Sequence[DeviceModel], seconds: float, stats: Mapping[str, int]) -> Plan:
     """No solution in time: every device keeps its current mode, and the plan says so."""
-    plans: dict[str, DevicePlan] = {}
-    for device in devices:
-        if not isinstance(device, OMModel):
-            plans[device.resource_id] = DevicePlan(tuple(0.0 for _ in grid.starts))
-            continue
-        modes = {
-            a.id: tuple(ModeStep(a.mode_id, a.factor or 0.0) for _ in grid.starts)
-            for a in device.actuators
-            if a.mode_id is not None
-        }
-        plans[device.resource_id] = DevicePlan(tuple(0.0 for _ in grid.starts), MappingProxyType(modes))
+    plans = {device.resource_id: _hold_device(device, grid) for device in devices}
+    net = tuple(grid.base[t] + sum(p.power_w[t] for p in plans.values()) for t in range(grid.size))
     relaxation = Relaxation(None, "solve", seconds, "s", "no solution was found within the time limit; devices hold")
     return Plan(
         now,
@@ -357,7 +538,7 @@ def _hold(now: datetime, grid: Grid, devices: Sequence[DeviceModel], seconds: fl
         seconds,
         (relaxation,),
         MappingProxyType(plans),
-        tuple(grid.base),
+        net,
         stats,
     )
 
