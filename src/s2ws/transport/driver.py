@@ -130,6 +130,9 @@ class Driver:
         self._done = _Flag()
         self._reader: asyncio.Task[None] | None = None
         self._write_timeout = write_timeout
+        self._writing_since: float | None = None  # monotonic start of the write in progress
+        self._write_watch: asyncio.TimerHandle | None = None  # armed once per timeout period, not per write
+        self._write_timed_out = False
         self._lost: str | None = None  # why the socket was dropped, when the driver dropped it
         self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
         self._rate_limit = rate_limit or 0.0
@@ -205,6 +208,9 @@ class Driver:
             raise
         finally:
             self._running = False
+            if self._write_watch is not None:
+                self._write_watch.cancel()
+                self._write_watch = None
             if reader is not None:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
@@ -353,17 +359,41 @@ class Driver:
                     waiter.set_result(None)
 
     async def _write(self, frames: Sequence[str]) -> None:
+        """Write, bounded by ``write_timeout``: a watchdog armed at most once per period (a timer
+        per frame would cost more than the frame) drops a peer that has not read for that long."""
         if self._write_timeout is None:
             await self._write_frames(frames)
             return
+        self._writing_since = time.monotonic()
+        if self._write_watch is None:
+            self._write_watch = asyncio.get_running_loop().call_later(self._write_timeout, self._watch_write)
         try:
-            async with asyncio.timeout(self._write_timeout):
-                await self._write_frames(frames)
-        except TimeoutError:
-            self._peer_closed = True  # it does not read: the close handshake would wait just the same
-            self._lost = f"write timeout: the peer read nothing for {self._write_timeout:g} s"
-            self._abort()
-            raise ChannelClosed(f"the peer read nothing for {self._write_timeout:g} s (write timeout)") from None
+            await self._write_frames(frames)
+        except Exception:
+            if self._write_timed_out:
+                raise self._write_timeout_error() from None
+            raise
+        finally:
+            self._writing_since = None
+        if self._write_timed_out:
+            raise self._write_timeout_error()
+
+    def _watch_write(self) -> None:
+        self._write_watch = None
+        since = self._writing_since
+        if since is None or self._write_timeout is None:
+            return  # no write waits: the next one arms the watchdog again
+        waited = time.monotonic() - since
+        if waited < self._write_timeout:
+            self._write_watch = asyncio.get_running_loop().call_later(self._write_timeout - waited, self._watch_write)
+            return
+        self._write_timed_out = True
+        self._peer_closed = True  # it does not read: the close handshake would wait just the same
+        self._lost = f"write timeout: the peer read nothing for {self._write_timeout:g} s"
+        self._abort()
+
+    def _write_timeout_error(self) -> ChannelClosed:
+        return ChannelClosed(f"the peer read nothing for {self._write_timeout:g} s (write timeout)")
 
     async def _write_frames(self, frames: Sequence[str]) -> None:
         if self._send_texts is not None and len(frames) > 1:
