@@ -22,6 +22,7 @@ before they count as a warning.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import collections.abc
 import datetime
@@ -317,8 +318,9 @@ def build(output: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    output = Path(args[0] if args else "docs/api")
+    parser = argparse.ArgumentParser(description="Build the API reference with pdoc and check it.")
+    parser.add_argument("output", nargs="?", default="docs/api", help="where to write it (default docs/api)")
+    output = Path(parser.parse_args(argv).output)
     problems = build(output)
     for problem in problems:
         print(problem, file=sys.stderr)
