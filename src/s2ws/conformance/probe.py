@@ -199,6 +199,22 @@ class Probe:
             raise CaseFailed(f"the peer answered {got} to {what}; expected {' or '.join(sorted(wanted))}")
         return got
 
+    async def send_text_and_require(self, text: str, wanted: set[str], what: str) -> None:
+        """Send a raw frame, then require its answer: by its message_id where one can be read, else the
+        first new ReceptionStatus (a peer cannot name a frame it could not read)."""
+        before = set(self.statuses)
+        await self.send_text(text)
+        try:
+            ident = json.loads(text).get("message_id")
+        except (ValueError, AttributeError):
+            ident = None
+        if isinstance(ident, str):
+            await self.require_status(ident, wanted, what)
+            return
+        got = await self.new_statuses(before, what)
+        if not set(got) & wanted:
+            raise CaseFailed(f"the peer answered {', '.join(got)} to {what}; expected {' or '.join(sorted(wanted))}")
+
     async def drain(self, seconds: float) -> None:
         """Read (and answer) whatever comes for ``seconds``, or until the connection closes."""
         end = min(self.deadline, time.monotonic() + seconds)

@@ -279,18 +279,7 @@ async def rm_select_unoffered(probe: Probe, ctx: CaseContext) -> None:
 
 async def _bad_frame(probe: Probe, ctx: CaseContext, text: str, wanted: set[str], what: str) -> None:
     details = await open_session(probe, ctx)
-    before = set(probe.statuses)
-    await probe.send_text(text)
-    try:
-        ident = json.loads(text).get("message_id")
-    except (ValueError, AttributeError):
-        ident = None
-    if isinstance(ident, str):
-        await probe.require_status(ident, wanted, what)
-    else:
-        got = await probe.new_statuses(before, what)
-        if not set(got) & wanted:
-            raise CaseFailed(f"the peer answered {', '.join(got)} to {what}; expected {' or '.join(sorted(wanted))}")
+    await probe.send_text_and_require(text, wanted, what)
     await _still_alive(probe, details)
 
 
