@@ -28,7 +28,7 @@ import sys
 from typing import Any
 
 from .record_options import add_rotation_arguments
-from .ui_opts import add_ui_options, start_ui, ui_address
+from .ui_opts import add_ui_options, cem_monitor, show_plan, start_ui, ui_address
 
 __all__ = ["add_server_limits", "register", "run", "server_options"]
 
@@ -248,22 +248,10 @@ async def _serve(args: argparse.Namespace, host: str, port: int) -> int:
         if history is not None:
             history.close()
         return 2
-    monitor = None
-    if args.ui_at is not None:
-        from ..web import Monitor
-
-        monitor = Monitor(source="cem", clock=clock)
-        monitor.history = history
-        observers.append(monitor)
+    monitor = cem_monitor(args, clock, history, observers)
 
     def on_plan(line: str) -> None:
-        if monitor is not None:
-            monitor.extra["plan"] = line
-            if cem.last_plan is not None:
-                from ..web.plan_view import plan_series
-
-                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
-                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
+        show_plan(monitor, cem, line)
         if not args.quiet:
             say(f"s2ws cem: {line}")
 

@@ -18,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .record_options import add_rotation_arguments
-from .ui_opts import add_ui_options, start_ui, ui_address
+from .ui_opts import add_ui_options, cem_monitor, show_plan, start_ui, ui_address
 
 if TYPE_CHECKING:
     from ..app.cem import RMHandle
@@ -109,22 +109,10 @@ async def _demo(args: argparse.Namespace) -> int:
         if history is not None:
             history.close()
         return 2
-    monitor = None
-    if args.ui_at is not None:
-        from ..web import Monitor
-
-        monitor = Monitor(source="cem", clock=clock)
-        monitor.history = history
-        observers.append(monitor)
+    monitor = cem_monitor(args, clock, history, observers)
 
     def on_plan(line: str) -> None:
-        if monitor is not None:
-            monitor.extra["plan"] = line
-            if cem.last_plan is not None:
-                from ..web.plan_view import plan_series
-
-                names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
-                monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
+        show_plan(monitor, cem, line)
         say(f"s2ws demo: {line}")
 
     cem = PlannerCEM(planner=args.planner, history=history, observers=observers, clock=clock, on_plan=on_plan)

@@ -7,9 +7,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..app.clock import Clock
+    from ..app.observe import Observer
+    from ..app.planner import PlannerCEM
+    from ..store import History
     from ..web import UI, Monitor
 
-__all__ = ["add_ui_options", "start_ui", "ui_address"]
+__all__ = ["add_ui_options", "cem_monitor", "show_plan", "start_ui", "ui_address"]
 
 
 def add_ui_options(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
@@ -39,3 +43,29 @@ async def start_ui(monitor: Monitor, address: tuple[str, int], token: str | None
     from ..web import serve_ui
 
     return await serve_ui(monitor, address[0], address[1], token=token, mode=mode)
+
+
+def cem_monitor(
+    args: argparse.Namespace, clock: Clock, history: History | None, observers: list[Observer]
+) -> Monitor | None:
+    """With ``--ui``, the monitor that feeds the UI of a reference CEM, added to its observers."""
+    if args.ui_at is None:
+        return None
+    from ..web import Monitor
+
+    monitor = Monitor(source="cem", clock=clock)
+    monitor.history = history
+    observers.append(monitor)
+    return monitor
+
+
+def show_plan(monitor: Monitor | None, cem: PlannerCEM, line: str) -> None:
+    """Hand a new plan (its summary line and its series) to the UI, when there is one."""
+    if monitor is None:
+        return
+    monitor.extra["plan"] = line
+    if cem.last_plan is not None:
+        from ..web.plan_view import plan_series
+
+        names = {rm.details.resource_id: rm.name for rm in cem.rms.values() if rm.details is not None}
+        monitor.extra["planned"] = plan_series(cem.last_plan, cem.site, names)
