@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -134,6 +136,43 @@ class AnswersLate(Fault):
             pipe.to_cem_later(text, self.delay)
         else:
             await pipe.to_cem(text)
+
+
+class IgnoresBlockingTimer(Fault):
+    """Switches although a running timer blocks the transition: where the RM refused an instruction for a
+    blocking timer, the CEM is told OK and that the switch was carried out."""
+
+    TIMER_RULES = ("S2-FRBC-026", "S2-OMBC-015", "S2-DDBC-021")
+
+    def __init__(self) -> None:
+        self.instructions: dict[str, str] = {}
+        """message_id of an instruction -> its id."""
+
+    async def from_cem(self, text: str, message: dict[str, Any], pipe: Pipe) -> None:
+        if str(message.get("message_type")).endswith("Instruction"):
+            self.instructions[str(message.get("message_id"))] = str(message.get("id"))
+        await pipe.to_rm(text)
+
+    async def from_rm(self, text: str, message: dict[str, Any], pipe: Pipe) -> None:
+        instruction = self.instructions.get(str(message.get("subject_message_id")))
+        label = str(message.get("diagnostic_label", ""))
+        if (
+            message.get("message_type") != "ReceptionStatus"
+            or instruction is None
+            or not label.startswith(self.TIMER_RULES)
+        ):
+            await pipe.to_cem(text)
+            return
+        await pipe.to_cem(json.dumps({**message, "status": "OK", "diagnostic_label": ""}))
+        for status in ("ACCEPTED", "STARTED", "SUCCEEDED"):
+            update = {
+                "message_type": "InstructionStatusUpdate",
+                "message_id": str(uuid.uuid4()),
+                "instruction_id": instruction,
+                "status_type": status,
+                "timestamp": datetime.now(UTC).isoformat(),
+            }
+            await pipe.to_cem(json.dumps(update))
 
 
 def broken_rm(fault: Fault, device: str = "battery") -> StartRM:

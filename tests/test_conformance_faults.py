@@ -9,6 +9,7 @@ from conformance_faults import (
     AnswersLate,
     ClosesOnUnknownType,
     Fault,
+    IgnoresBlockingTimer,
     IgnoresRevocation,
     NoReceptionStatus,
     SucceededBeforeStarted,
@@ -39,3 +40,16 @@ async def test_the_faithful_proxy_fails_no_case() -> None:
     for case in select_cases("rm"):
         result = await run_against_rm(case, start, timeout=8.0, allowance=3.0)
         assert result.verdict in ("pass", "skip"), (case.id, result.reason, result.findings)
+
+
+async def test_an_rm_that_switches_despite_a_blocking_timer_fails_the_timer_case() -> None:
+    result = await run_against_rm(CATALOGUE["S2-TEST-041"], broken_rm(IgnoresBlockingTimer(), "heatpump"), timeout=8.0)
+    assert result.verdict == "fail", (result.verdict, result.reason)
+    assert "expected it REJECTED" in result.reason
+
+
+async def test_the_faithful_proxy_passes_the_timer_and_transition_cases() -> None:
+    """The same proxy, faithful, in front of the simulators whose descriptions have timers and gaps."""
+    for device, case_id in (("heatpump", "S2-TEST-041"), ("generator", "S2-TEST-043"), ("generator", "S2-TEST-044")):
+        result = await run_against_rm(CATALOGUE[case_id], broken_rm(Fault(), device), timeout=8.0, allowance=3.0)
+        assert result.verdict == "pass", (device, case_id, result.reason, result.findings)

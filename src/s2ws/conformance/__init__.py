@@ -8,13 +8,16 @@ makes it available to pytest. Cases are listed in ``docs/conformance.md`` (gener
 from __future__ import annotations
 
 from . import cem_cases as _cem_cases
+from . import cem_timer_cases as _cem_timer_cases
 from . import rm_cases as _rm_cases
 from . import rm_control_cases as _rm_control_cases
+from . import rm_revoke_cases as _rm_revoke_cases
+from . import rm_timer_cases as _rm_timer_cases
 from .cases import CATALOGUE, PROFILES, Case, CaseContext, CaseSkipped, select_cases
 from .probe import CaseFailed, Probe
 from .runner import CaseResult, Dialer, Listener, run_case, run_cases
 
-del _cem_cases, _rm_cases, _rm_control_cases
+del _cem_cases, _cem_timer_cases, _rm_cases, _rm_control_cases, _rm_revoke_cases, _rm_timer_cases
 
 __all__ = [
     "CATALOGUE",

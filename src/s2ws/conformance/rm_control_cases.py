@@ -7,14 +7,14 @@ and the helpers shared with these). A case for a control type the RM does not of
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .cases import CaseContext, CaseSkipped, case
 from .probe import CaseFailed, Message, PeerClosed, Probe, new_id
 from .rm_cases import _ERRORS, DDBC, FRBC, OMBC, PEBC, PPBC, _frbc_instruction, _frbc_target, _now, _ready, _ts
 
-__all__: list[str] = []
+__all__ = ["ddbc_instruction", "ombc_instruction", "pebc_instruction", "ppbc_instruction", "revoke_ahead"]
 
 
 def _updates(probe: Probe, instruction_id: str) -> list[str]:
@@ -82,13 +82,19 @@ async def rm_frbc_revoke(probe: Probe, ctx: CaseContext) -> None:
     _, description = await _ready(probe, ctx, FRBC)
     status = await probe.expect_type("FRBC.ActuatorStatus")
     actuator, mode = _frbc_target(description, status)
-    instruction = _frbc_instruction(actuator, mode["id"], _now(3600))
+    await revoke_ahead(probe, _frbc_instruction(actuator, mode["id"], _now(3600)), "FRBC.Instruction")
+
+
+async def revoke_ahead(probe: Probe, instruction: dict[str, Any], object_type: str) -> None:
+    """Send an instruction for later (answered OK), revoke it (answered OK): it must end REVOKED, never
+    STARTED or SUCCEEDED, and nothing may follow."""
+    what = f"an {object_type} for one hour ahead"
     ident = await probe.send(instruction)
-    await probe.require_status(ident, {"OK"}, "an FRBC.Instruction for one hour ahead")
+    await probe.require_status(ident, {"OK"}, what)
     revoke = await probe.send(
-        {"message_type": "RevokeObject", "object_type": "FRBC.Instruction", "object_id": instruction["id"]}
+        {"message_type": "RevokeObject", "object_type": object_type, "object_id": instruction["id"]}
     )
-    await probe.require_status(revoke, {"OK"}, "RevokeObject")
+    await probe.require_status(revoke, {"OK"}, f"RevokeObject of {what}")
     await probe.expect(
         lambda m: m.get("instruction_id") == instruction["id"] and m.get("status_type") in _TERMINAL,
         "the revoked instruction's terminal status",
@@ -140,28 +146,7 @@ async def rm_ombc_flow(probe: Probe, ctx: CaseContext) -> None:
     """The RM describes its modes and reports its status; an instruction along a transition ends terminally."""
     _, description = await _ready(probe, ctx, OMBC)
     status = await probe.expect_type("OMBC.Status")
-    active = status.get("active_operation_mode_id")
-    modes = {m["id"] for m in description.get("operation_modes", []) if not m.get("abnormal_condition_only")}
-    target = next(
-        (
-            t["to"]
-            for t in description.get("transitions", [])
-            if t["from"] == active
-            and t["to"] in modes
-            and not t["abnormal_condition_only"]
-            and not t.get("blocking_timers")
-        ),
-        active,
-    )
-
-    instruction = {
-        "message_type": "OMBC.Instruction",
-        "id": new_id(),
-        "execution_time": _now(),
-        "operation_mode_id": target,
-        "operation_mode_factor": 1.0,
-        "abnormal_condition": False,
-    }
+    instruction = ombc_instruction(description, status, 0.0)
     await _lifecycle(probe, instruction, "an OMBC.Instruction")
 
 
@@ -249,32 +234,7 @@ async def rm_ddbc_instruction(probe: Probe, ctx: CaseContext) -> None:
     (revoked, and then REVOKED, when it is still running after a second)."""
     _, description = await _ready(probe, ctx, DDBC)
     status = await probe.expect_type("DDBC.ActuatorStatus")
-    actuators = {a["id"]: a for a in description.get("actuators", [])}
-    actuator = actuators.get(status.get("actuator_id"))
-    if actuator is None:
-        raise CaseFailed("DDBC.ActuatorStatus names no actuator of the DDBC.SystemDescription")
-    active = status.get("active_operation_mode_id")
-    modes = {m["Id"] for m in actuator["operation_modes"] if not m.get("abnormal_condition_only")}
-    target = next(
-        (
-            t["to"]
-            for t in actuator.get("transitions", [])
-            if t["from"] == active
-            and t["to"] in modes
-            and not t["abnormal_condition_only"]
-            and not t["blocking_timers"]
-        ),
-        active,
-    )
-    instruction = {
-        "message_type": "DDBC.Instruction",
-        "id": new_id(),
-        "execution_time": _now(),
-        "abnormal_condition": False,
-        "actuator_id": actuator["id"],
-        "operation_mode_id": target,
-        "operation_mode_factor": 1.0,
-    }
+    instruction = ddbc_instruction(description, status, 0.0)
     await _until_terminal_or_revoked(probe, instruction, "DDBC.Instruction", "a DDBC.Instruction")
 
 
@@ -311,15 +271,7 @@ def _widest_envelopes(constraints: Message, *, elements: int) -> list[dict[str, 
 async def rm_pebc_instruction(probe: Probe, ctx: CaseContext) -> None:
     """The widest envelope the RM's PowerConstraints allow, for one second, is answered OK and ends terminally."""
     _, constraints = await _ready(probe, ctx, PEBC)
-    envelopes = _widest_envelopes(constraints, elements=1)
-    instruction = {
-        "message_type": "PEBC.Instruction",
-        "id": new_id(),
-        "execution_time": _now(),
-        "abnormal_condition": False,
-        "power_constraints_id": constraints["id"],
-        "power_envelopes": envelopes,
-    }
+    instruction = pebc_instruction(constraints, 0.0, elements=1)
     await _until_terminal_or_revoked(probe, instruction, "PEBC.Instruction", "a PEBC.Instruction")
 
 
@@ -335,22 +287,7 @@ async def rm_ppbc_instruction(probe: Probe, ctx: CaseContext) -> None:
     """Scheduling the first sequence of the first container is answered OK and ends terminally (a program
     still running after a second is revoked and must end REVOKED)."""
     _, profile = await _ready(probe, ctx, PPBC)
-    containers = profile.get("power_sequences_containers", [])
-    sequences = [
-        s for s in (containers[0]["power_sequences"] if containers else []) if not s["abnormal_condition_only"]
-    ]
-    if not sequences:
-        raise CaseSkipped("the first container has no sequence usable without abnormal conditions")
-    start = max(datetime.now(UTC), datetime.fromisoformat(str(profile["start_time"]).replace("Z", "+00:00")))
-    instruction = {
-        "message_type": "PPBC.ScheduleInstruction",
-        "id": new_id(),
-        "power_profile_id": profile["id"],
-        "sequence_container_id": containers[0]["id"],
-        "power_sequence_id": sequences[0]["id"],
-        "execution_time": _ts(start),
-        "abnormal_condition": False,
-    }
+    instruction = ppbc_instruction(profile, 0.0)
     await _until_terminal_or_revoked(probe, instruction, "PPBC.ScheduleInstruction", "a PPBC.ScheduleInstruction")
 
 
@@ -365,13 +302,84 @@ async def rm_ppbc_instruction(probe: Probe, ctx: CaseContext) -> None:
 async def rm_pebc_large(probe: Probe, ctx: CaseContext) -> None:
     """The schema's largest envelope (288 elements) inside the constraints is answered OK."""
     _, constraints = await _ready(probe, ctx, PEBC)
-    instruction = {
-        "message_type": "PEBC.Instruction",
-        "id": new_id(),
-        "execution_time": _now(),
-        "abnormal_condition": False,
-        "power_constraints_id": constraints["id"],
-        "power_envelopes": _widest_envelopes(constraints, elements=288),
-    }
+    instruction = pebc_instruction(constraints, 0.0, elements=288)
     ident = await probe.send(instruction)
     await probe.require_status(ident, {"OK"}, "a PEBC.Instruction with 288-element envelopes")
+
+
+# --- instructions the cases build (``offset``: seconds from now to the execution time) -----------------
+
+
+def _target(modes: set[str], transitions: list[Message], active: object) -> object:
+    """A mode reachable from ``active`` along a normal transition no timer blocks, else ``active`` itself."""
+    for t in transitions:
+        if (
+            t["from"] == active
+            and t["to"] in modes
+            and not t.get("abnormal_condition_only")
+            and not t.get("blocking_timers")
+        ):
+            return t["to"]
+    return active
+
+
+def ombc_instruction(description: Message, status: Message, offset: float) -> dict[str, Any]:
+    modes = {m["id"] for m in description.get("operation_modes", []) if not m.get("abnormal_condition_only")}
+    target = _target(modes, description.get("transitions", []), status.get("active_operation_mode_id"))
+    return {
+        "message_type": "OMBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(offset),
+        "operation_mode_id": target,
+        "operation_mode_factor": 1.0,
+        "abnormal_condition": False,
+    }
+
+
+def ddbc_instruction(description: Message, status: Message, offset: float) -> dict[str, Any]:
+    actuators = {a["id"]: a for a in description.get("actuators", [])}
+    actuator = actuators.get(status.get("actuator_id"))
+    if actuator is None:
+        raise CaseFailed("DDBC.ActuatorStatus names no actuator of the DDBC.SystemDescription")
+    modes = {m["Id"] for m in actuator["operation_modes"] if not m.get("abnormal_condition_only")}
+    target = _target(modes, actuator.get("transitions", []), status.get("active_operation_mode_id"))
+    return {
+        "message_type": "DDBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(offset),
+        "abnormal_condition": False,
+        "actuator_id": actuator["id"],
+        "operation_mode_id": target,
+        "operation_mode_factor": 1.0,
+    }
+
+
+def pebc_instruction(constraints: Message, offset: float, *, elements: int) -> dict[str, Any]:
+    return {
+        "message_type": "PEBC.Instruction",
+        "id": new_id(),
+        "execution_time": _now(offset),
+        "abnormal_condition": False,
+        "power_constraints_id": constraints["id"],
+        "power_envelopes": _widest_envelopes(constraints, elements=elements),
+    }
+
+
+def ppbc_instruction(profile: Message, offset: float) -> dict[str, Any]:
+    """The first normal sequence of the first container, at the profile's start (or now) plus ``offset``."""
+    containers = profile.get("power_sequences_containers", [])
+    sequences = [
+        s for s in (containers[0]["power_sequences"] if containers else []) if not s["abnormal_condition_only"]
+    ]
+    if not sequences:
+        raise CaseSkipped("the first container has no sequence usable without abnormal conditions")
+    start = max(datetime.now(UTC), datetime.fromisoformat(str(profile["start_time"]).replace("Z", "+00:00")))
+    return {
+        "message_type": "PPBC.ScheduleInstruction",
+        "id": new_id(),
+        "power_profile_id": profile["id"],
+        "sequence_container_id": containers[0]["id"],
+        "power_sequence_id": sequences[0]["id"],
+        "execution_time": _ts(start + timedelta(seconds=offset)),
+        "abnormal_condition": False,
+    }

@@ -159,13 +159,43 @@ async def run_cases(
     timeout: float = 5.0,
     progress: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
-    results = []
+    """Run ``cases`` in order, each on a fresh connection.
+
+    A SessionRequest TERMINATE (from either side) may end the relation for good: the standard lets the
+    client stay away. A case that then finds no peer is not run, and says so (verdict ``skip``), rather
+    than blamed on the peer; run it on its own to check it."""
+    results: list[CaseResult] = []
+    ended_by: str | None = None
     for item in cases:
         result = await run_case(item, connector, ctx, timeout=timeout)
+        if result.verdict == "error" and ended_by is not None:
+            result.verdict = "skip"
+            result.reason = (
+                f"not run: the peer did not come back after the SessionRequest TERMINATE of {ended_by}, "
+                f"as the standard allows; run this case on its own (--only {item.id[-3:]})"
+            )
+        elif _terminated(result.transcript):
+            ended_by = item.id
         if progress is not None:
             progress(result)
         results.append(result)
     return results
+
+
+def _terminated(transcript: list[TranscriptLine]) -> bool:
+    import json
+
+    for line in transcript:
+        try:
+            message = json.loads(line.text)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and (message.get("message_type"), message.get("request")) == (
+            "SessionRequest",
+            "TERMINATE",
+        ):
+            return True
+    return False
 
 
 class Dialer:
