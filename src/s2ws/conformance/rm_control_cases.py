@@ -91,6 +91,9 @@ async def revoke_ahead(probe: Probe, instruction: dict[str, Any], object_type: s
     what = f"an {object_type} for one hour ahead"
     ident = await probe.send(instruction)
     await probe.require_status(ident, {"OK"}, what)
+    await probe.drain(0.2)
+    if _updates(probe, instruction["id"])[-1:] == ["REJECTED"]:
+        raise CaseSkipped(f"the RM rejected {what} (its own policy): nothing left to revoke")
     revoke = await probe.send(
         {"message_type": "RevokeObject", "object_type": object_type, "object_id": instruction["id"]}
     )
@@ -323,9 +326,11 @@ def _target(modes: set[str], transitions: list[Message], active: object) -> obje
     return active
 
 
-def ombc_instruction(description: Message, status: Message, offset: float) -> dict[str, Any]:
+def ombc_instruction(description: Message, status: Message, offset: float, *, stay: bool = False) -> dict[str, Any]:
+    """To a mode reachable from the active one (``stay``: the active mode itself, which needs no transition)."""
     modes = {m["id"] for m in description.get("operation_modes", []) if not m.get("abnormal_condition_only")}
-    target = _target(modes, description.get("transitions", []), status.get("active_operation_mode_id"))
+    active = status.get("active_operation_mode_id")
+    target = active if stay else _target(modes, description.get("transitions", []), active)
     return {
         "message_type": "OMBC.Instruction",
         "id": new_id(),
@@ -336,13 +341,15 @@ def ombc_instruction(description: Message, status: Message, offset: float) -> di
     }
 
 
-def ddbc_instruction(description: Message, status: Message, offset: float) -> dict[str, Any]:
+def ddbc_instruction(description: Message, status: Message, offset: float, *, stay: bool = False) -> dict[str, Any]:
+    """For the status's actuator, as :func:`ombc_instruction`."""
     actuators = {a["id"]: a for a in description.get("actuators", [])}
     actuator = actuators.get(status.get("actuator_id"))
     if actuator is None:
         raise CaseFailed("DDBC.ActuatorStatus names no actuator of the DDBC.SystemDescription")
     modes = {m["Id"] for m in actuator["operation_modes"] if not m.get("abnormal_condition_only")}
-    target = _target(modes, actuator.get("transitions", []), status.get("active_operation_mode_id"))
+    active = status.get("active_operation_mode_id")
+    target = active if stay else _target(modes, actuator.get("transitions", []), active)
     return {
         "message_type": "DDBC.Instruction",
         "id": new_id(),

@@ -2,7 +2,9 @@
 
 The CEM may revoke only its own instructions (S2-REVOKE-001): FRBC.Instruction (S2-TEST-031),
 OMBC.Instruction, DDBC.Instruction, PEBC.Instruction and PPBC.ScheduleInstruction. Each case sends one for
-an hour ahead, revokes it, and expects it to end REVOKED without ever STARTED or SUCCEEDED.
+an hour ahead (to stay in the active mode, where there is one, so that no device policy turns it down),
+revokes it, and expects it to end REVOKED without ever STARTED or SUCCEEDED. An instruction the RM
+rejects at once leaves nothing to revoke: the case is then skipped.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ async def rm_ombc_revoke(probe: Probe, ctx: CaseContext) -> None:
     REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
     _, description = await _ready(probe, ctx, OMBC)
     status = await probe.expect_type("OMBC.Status")
-    await revoke_ahead(probe, ombc_instruction(description, status, _HOUR), "OMBC.Instruction")
+    await revoke_ahead(probe, ombc_instruction(description, status, _HOUR, stay=True), "OMBC.Instruction")
 
 
 @case(
@@ -47,7 +49,7 @@ async def rm_ddbc_revoke(probe: Probe, ctx: CaseContext) -> None:
     REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
     _, description = await _ready(probe, ctx, DDBC)
     status = await probe.expect_type("DDBC.ActuatorStatus")
-    await revoke_ahead(probe, ddbc_instruction(description, status, _HOUR), "DDBC.Instruction")
+    await revoke_ahead(probe, ddbc_instruction(description, status, _HOUR, stay=True), "DDBC.Instruction")
 
 
 @case(
