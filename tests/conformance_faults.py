@@ -226,3 +226,70 @@ def broken_rm(fault: Fault, device: str = "battery") -> StartRM:
         return stop
 
     return start
+
+
+async def timer_ignoring_cem() -> tuple[str, Stop]:
+    """A ``start_cem`` for the harness: a bare CEM that, told a timer is running, switches along the very
+    transition it blocks (selects what the RM offers, answers OK to everything)."""
+
+    async def handle(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        transitions: list[dict[str, Any]] = []
+        active: dict[str, str] = {}
+
+        async def send(message: dict[str, Any]) -> None:
+            await ws.send_str(json.dumps({"message_id": str(uuid.uuid4()), **message}))
+
+        async for frame in ws:
+            if frame.type is not aiohttp.WSMsgType.TEXT:
+                break
+            message = json.loads(frame.data)
+            kind = message.get("message_type")
+            if kind == "ReceptionStatus":
+                continue
+            await ws.send_str(
+                json.dumps(
+                    {"message_type": "ReceptionStatus", "subject_message_id": message["message_id"], "status": "OK"}
+                )
+            )
+            if kind == "Handshake":
+                await send({"message_type": "Handshake", "role": "CEM", "supported_protocol_versions": ["0.0.2-beta"]})
+                version = message["supported_protocol_versions"][0]
+                await send({"message_type": "HandshakeResponse", "selected_protocol_version": version})
+            elif kind == "ResourceManagerDetails":
+                await send({"message_type": "SelectControlType", "control_type": message["available_control_types"][0]})
+            elif kind == "OMBC.SystemDescription":
+                transitions = message["transitions"]
+            elif kind == "OMBC.Status":
+                active["mode"] = message["active_operation_mode_id"]
+            elif kind == "OMBC.TimerStatus":
+                for transition in transitions:
+                    if (
+                        transition["from"] == active.get("mode")
+                        and message["timer_id"] in transition["blocking_timers"]
+                    ):
+                        await send(
+                            {
+                                "message_type": "OMBC.Instruction",
+                                "id": str(uuid.uuid4()),
+                                "execution_time": datetime.now(UTC).isoformat(),
+                                "operation_mode_id": transition["to"],
+                                "operation_mode_factor": 1.0,
+                                "abnormal_condition": False,
+                            }
+                        )
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handle)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop() -> None:
+        await runner.cleanup()
+
+    return f"ws://127.0.0.1:{port}/", stop

@@ -14,9 +14,10 @@ from conformance_faults import (
     NoReceptionStatus,
     SucceededBeforeStarted,
     broken_rm,
+    timer_ignoring_cem,
 )
 from s2ws.conformance import CATALOGUE, select_cases
-from s2ws.conformance.harness import run_against_rm
+from s2ws.conformance.harness import run_against_cem, run_against_rm
 
 FAULTS = [
     (NoReceptionStatus, "S2-TEST-003", "no ReceptionStatus"),
@@ -53,3 +54,10 @@ async def test_the_faithful_proxy_passes_the_timer_and_transition_cases() -> Non
     for device, case_id in (("heatpump", "S2-TEST-041"), ("generator", "S2-TEST-043"), ("generator", "S2-TEST-044")):
         result = await run_against_rm(CATALOGUE[case_id], broken_rm(Fault(), device), timeout=8.0, allowance=3.0)
         assert result.verdict == "pass", (device, case_id, result.reason, result.findings)
+
+
+async def test_a_cem_that_switches_despite_a_running_timer_fails_the_timer_case() -> None:
+    result = await run_against_cem(CATALOGUE["S2-TEST-116"], timer_ignoring_cem, timeout=8.0)
+    assert result.verdict == "fail", (result.verdict, result.reason)
+    assert "while timer" in result.reason
+    assert any("S2-OMBC-015" in finding for finding in result.findings), result.findings

@@ -8,6 +8,7 @@ Every frame the CEM sends (its instructions included) is judged by the rule cata
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,9 +54,15 @@ async def _handshake(probe: Probe, ctx: CaseContext, versions: list[str]) -> Mes
 
 
 async def rm_session(
-    probe: Probe, ctx: CaseContext, device: str = "battery", *, details: dict[str, Any] | None = None
+    probe: Probe,
+    ctx: CaseContext,
+    device: str = "battery",
+    *,
+    details: dict[str, Any] | None = None,
+    amend: Callable[[list[Message]], list[Message]] | None = None,
 ) -> tuple[Any, Message]:
-    """Handshake as an RM, describe the simulator, wait for the selection and publish the descriptions.
+    """Handshake as an RM, describe the simulator, wait for the selection and publish the descriptions
+    (``amend`` may change that first burst of messages before it is sent).
 
     Returns the simulator and the CEM's SelectControlType."""
     response = await _handshake(probe, ctx, [ctx.profile])
@@ -71,9 +78,10 @@ async def rm_session(
     if chosen not in rmd["available_control_types"] and chosen != "NO_SELECTION":
         raise CaseFailed(f"the CEM selected {chosen}, which the RM did not offer")
     if chosen != "NO_SELECTION":
-        for message in sim.on_select(ControlType(str(chosen)), datetime.now(UTC)):
-            sent = await probe.send(_plain(message))
-            await probe.require_status(sent, {"OK"}, f"the RM's {type(message).__name__}")
+        burst = [_plain(m) for m in sim.on_select(ControlType(str(chosen)), datetime.now(UTC))]
+        for message in amend(burst) if amend is not None else burst:
+            sent = await probe.send(message)
+            await probe.require_status(sent, {"OK"}, f"the RM's {message.get('message_type')}")
     return sim, selection
 
 

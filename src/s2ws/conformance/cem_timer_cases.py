@@ -2,8 +2,9 @@
 is blocked by a running timer, and every instruction the CEM sends must keep to it.
 
 The RM's content comes from s2ws's simulators (the heat pump for FRBC, the generator for OMBC, both off
-at the start); the tester adds a TimerStatus saying that the timer blocking the start transition runs
-for another hour, and (FRBC) a cold tank, so that a planner would want to start the device now. The rule
+at the start); right after the first status the tester adds a TimerStatus saying that the timer
+blocking the start transition runs for another hour, and (FRBC) reports a cold tank, so that a planner
+would want to start the device now. The rule
 catalogue judges every instruction of the CEM (S2-FRBC-026 / S2-OMBC-015); the case also checks that none
 asks for the blocked mode.
 """
@@ -11,33 +12,15 @@ asks for the blocked mode.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from .cases import CaseContext, CaseSkipped, case
 from .cem_cases import rm_session
-from .probe import CaseFailed, Message, Probe
+from .probe import CaseFailed, Message, Probe, new_id
 
 __all__: list[str] = []
 
 _HOLD = 3.0
 """Seconds the tester waits for instructions once the timer is running."""
-
-
-def _sent(probe: Probe, message_type: str) -> list[Message]:
-    """The tester's own messages of ``message_type``, in order."""
-    import json
-
-    out = []
-    for line in probe.transcript:
-        if line.dir != probe.out_dir:
-            continue
-        try:
-            message = json.loads(line.text)
-        except ValueError:
-            continue
-        if isinstance(message, dict) and message.get("message_type") == message_type:
-            out.append(message)
-    return out
 
 
 def _blocked_start(part: Message, active: str) -> tuple[str, set[str], Message] | None:
@@ -58,38 +41,52 @@ def _blocked_start(part: Message, active: str) -> tuple[str, set[str], Message] 
 
 
 async def _honours_timer(probe: Probe, ctx: CaseContext, device: str, control_type: str, prefix: str) -> None:
-    _, selection = await rm_session(probe, ctx, device)
+    status_type = f"{prefix}.ActuatorStatus" if prefix == "FRBC" else f"{prefix}.Status"
+    finished = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    found: list[tuple[str, set[str], str]] = []
+
+    def amend(burst: list[Message]) -> list[Message]:
+        """Right after the status: the blocking timer runs for another hour (and, FRBC, the tank is cold)."""
+        description = next((m for m in burst if m.get("message_type") == f"{prefix}.SystemDescription"), None)
+        status = next((m for m in burst if m.get("message_type") == status_type), None)
+        if description is None or status is None:
+            return burst
+        part = description if prefix == "OMBC" else description["actuators"][0]
+        blocking = _blocked_start(part, str(status["active_operation_mode_id"]))
+        if blocking is None:
+            return burst
+        timer_id, blocked, _ = blocking
+        timer: Message = {
+            "message_type": f"{prefix}.TimerStatus",
+            "message_id": new_id(),
+            "timer_id": timer_id,
+            "finished_at": finished,
+        }
+        if prefix != "OMBC":
+            timer["actuator_id"] = part["id"]
+        found.append((timer_id, blocked, timer["message_id"]))
+        out = []
+        for message in burst:
+            if message.get("message_type") == "FRBC.StorageStatus":
+                low = description["storage"]["fill_level_range"]["start_of_range"]
+                message = {**message, "present_fill_level": low}
+            out.append(message)
+            if message is status:
+                out.append(timer)
+        return out
+
+    _, selection = await rm_session(probe, ctx, device, amend=amend)
     if selection.get("control_type") != control_type:
         raise CaseFailed(f"offered only {control_type}, the CEM selected {selection.get('control_type')}")
-    descriptions = _sent(probe, f"{prefix}.SystemDescription")
-    statuses = _sent(probe, f"{prefix}.ActuatorStatus" if prefix == "FRBC" else f"{prefix}.Status")
-    if not descriptions or not statuses:
-        raise CaseSkipped(f"the {device} simulator sent no {prefix} description and status")
-    description, status = descriptions[-1], statuses[-1]
-    active = str(status["active_operation_mode_id"])
-    part = description if prefix == "OMBC" else description["actuators"][0]
-    found = _blocked_start(part, active)
-    if found is None:
+    if not found:
         raise CaseSkipped(f"no transition out of the {device} simulator's active mode is blocked by a timer")
-    timer_id, blocked, _timer = found
-    finished = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-    timer_status: dict[str, Any] = {
-        "message_type": f"{prefix}.TimerStatus",
-        "timer_id": timer_id,
-        "finished_at": finished,
-    }
-    if prefix != "OMBC":
-        timer_status["actuator_id"] = part["id"]
-    ident = await probe.send(timer_status)
-    await probe.require_status(ident, {"OK"}, f"{prefix}.TimerStatus of a running timer")
-    if prefix == "FRBC":
-        low = description["storage"]["fill_level_range"]["start_of_range"]
-        ident = await probe.send({"message_type": "FRBC.StorageStatus", "present_fill_level": low})
-        await probe.require_status(ident, {"OK"}, "FRBC.StorageStatus at the bottom of the range")
-    seen = len(probe.received)
+    timer_id, blocked, timer_message = found[0]
     await probe.drain(_HOLD)
     key = "operation_mode" if prefix == "FRBC" else "operation_mode_id"
-    for message in probe.received[seen:]:
+    read = next(
+        (n for n, m in enumerate(probe.received) if m.get("subject_message_id") == timer_message), len(probe.received)
+    )
+    for message in probe.received[read:]:  # what the CEM sent once it had read the TimerStatus
         if message.get("message_type") == f"{prefix}.Instruction" and message.get(key) in blocked:
             raise CaseFailed(
                 f"the CEM instructed operation mode {message.get(key)} while timer {timer_id} blocks the "

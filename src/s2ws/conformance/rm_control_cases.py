@@ -88,7 +88,7 @@ async def rm_frbc_revoke(probe: Probe, ctx: CaseContext) -> None:
 async def revoke_ahead(probe: Probe, instruction: dict[str, Any], object_type: str) -> None:
     """Send an instruction for later (answered OK), revoke it (answered OK): it must end REVOKED, never
     STARTED or SUCCEEDED, and nothing may follow."""
-    what = f"an {object_type} for one hour ahead"
+    what = f"the {object_type} for one hour ahead"
     ident = await probe.send(instruction)
     await probe.require_status(ident, {"OK"}, what)
     await probe.drain(0.2)
