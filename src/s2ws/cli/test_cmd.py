@@ -2,7 +2,8 @@
 
 ``s2ws test rm --listen HOST:PORT`` plays the CEM and waits for the RM under test to connect, once
 per case: the RM must reconnect after each session ends (s2ws's simulators do, with back-off; a
-TERMINATE may rightly stop an RM, so those cases run last). ``s2ws test rm --connect URL`` dials an
+TERMINATE may rightly stop an RM, so those cases run last, and a case the RM then does not come back
+for is reported as not run, a skip). ``s2ws test rm --connect URL`` dials an
 RM that listens. ``s2ws test cem URL`` plays RMs of each control type toward the CEM at URL.
 Exit 0 when every selected case passes (or does not apply), 1 when one fails, 2 on usage errors.
 """
