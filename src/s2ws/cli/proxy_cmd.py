@@ -117,6 +117,7 @@ async def _proxy(args: argparse.Namespace, listen: tuple[str, int], ui: tuple[st
     if args.record:
         try:
             observers.append(Recorder(args.record))
+            monitor.recording = args.record
         except OSError as exc:
             print(f"s2ws proxy: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
             return 2

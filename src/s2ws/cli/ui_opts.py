@@ -55,6 +55,8 @@ def cem_monitor(
 
     monitor = Monitor(source="cem", clock=clock)
     monitor.history = history
+    # a session's full transcript is then read from the recording (observers_for opened it)
+    monitor.recording = getattr(args, "record", None)
     observers.append(monitor)
     return monitor
 
