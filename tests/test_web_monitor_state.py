@@ -148,3 +148,29 @@ def test_every_structure_stays_at_its_cap_when_fed_far_more() -> None:
     assert len(monitor._pending) <= MAX_INSTRUCTIONS * 10  # instructions nobody answered
     assert len([s for s in monitor.sessions.values() if s.state == "closed"]) == MAX_ENDED_SESSIONS
     assert len(monitor._judges) == 1  # a judge per live session only
+
+
+def test_ppbc_placement_comes_from_the_plan_until_an_instruction_is_sent() -> None:
+    monitor = Monitor()
+    _feed(monitor, ("rm>cem", DETAILS), ("rm>cem", DEFINITION))
+    planned = [
+        {"profile": "programme", "container": "prewash", "sequence": "cold", "start": "2026-03-20T14:00:00.000000Z"},
+        {"profile": "programme", "container": "main", "sequence": "m40", "start": "2026-03-20T14:10:00.000000Z"},
+        {"profile": "older", "container": "spin", "sequence": "s1200", "start": "2026-03-20T15:00:00.000000Z"},
+    ]
+    monitor.extra["planned"] = {"devices": {"Washer": {"power_w": [], "sequences": planned}}}
+    _feed(monitor, ("cem>rm", _schedule(1, "prewash", "cold", "2026-03-20T12:00:00Z")))
+    prewash, main, spin = monitor.energy()["devices"][0]["ppbc"]["containers"]
+    assert (prewash["placed_by"], prewash["start"]) == ("instruction", "2026-03-20T12:00:00Z")
+    assert (main["placed_by"], main["sequence"], main["start"]) == ("plan", "m40", "2026-03-20T14:10:00.000000Z")
+    assert main["points"][0] == ("2026-03-20T14:10:00.000000Z", 2000.0)
+    assert spin["placed_by"] is None and spin["points"] == []  # planned for another profile: not this one
+
+
+def test_freed_heap_memory_is_given_back_at_most_every_trim_interval() -> None:
+    from s2ws.cli.ui_opts import TRIM_EVERY, give_back_memory
+
+    start = 1e9  # far from any earlier call in this process
+    assert give_back_memory(start) is True  # glibc: malloc_trim exists
+    assert give_back_memory(start + TRIM_EVERY / 2) is False
+    assert give_back_memory(start + TRIM_EVERY) is True

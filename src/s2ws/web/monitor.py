@@ -363,16 +363,25 @@ class Monitor(Observer):
                 del device.progress[next(iter(device.progress))]
 
     @staticmethod
-    def _placement(device: _Device) -> dict[str, Any] | None:
+    def _placement(device: _Device, planned: Any) -> dict[str, Any] | None:
         """PPBC: each container with its allowed window, the sequence placed in it, its planned start and
-        the power it draws from there (steps), and the RM's status of it."""
+        the power it draws from there (steps), and the RM's status of it. The placement is the
+        ScheduleInstruction sent for the container, else where the current plan (``planned``, the
+        plan's sequence starts of this device) puts it."""
         profile = device.profile
         if profile is None:
             return None
+        from_plan = {}
+        for item in planned if isinstance(planned, list) else []:
+            if isinstance(item, dict) and item.get("profile") == profile["id"]:
+                from_plan[str(item.get("container"))] = {"sequence": item.get("sequence"), "start": item.get("start")}
         rows = []
         for container in profile["containers"]:
             ident = container["id"]
             placed = device.placed.get(ident)
+            source = "instruction" if placed else None
+            if placed is None and ident in from_plan:
+                placed, source = from_plan[ident], "plan"
             reported = device.progress.get(ident)
             sequence = (placed or {}).get("sequence") or (reported or {}).get("sequence")
             points: list[tuple[str, float]] = []
@@ -386,6 +395,7 @@ class Monitor(Observer):
                     "container": ident,
                     "sequence": sequence,
                     "start": start,
+                    "placed_by": source,
                     "status": (reported or {}).get("status"),
                     "status_at": (reported or {}).get("at"),
                     "points": points,
@@ -455,10 +465,14 @@ class Monitor(Observer):
 
     def energy(self) -> dict[str, Any]:
         devices = []
+        planned = self.extra.get("planned")
+        plans = planned.get("devices") if isinstance(planned, dict) else None
         for s in self.sessions.values():
             d = s.device
             if d.details is None:
                 continue
+            name = self._device_name(s)
+            mine = plans.get(name) if isinstance(plans, dict) and name is not None else None
             devices.append(
                 {
                     "session": s.id,
@@ -471,7 +485,7 @@ class Monitor(Observer):
                     "modes": list(d.modes),
                     "envelope": d.envelope,
                     "forecast": d.forecast,
-                    "ppbc": self._placement(d),
+                    "ppbc": self._placement(d, mine.get("sequences") if isinstance(mine, dict) else None),
                 }
             )
         return {"devices": devices, **self.extra}

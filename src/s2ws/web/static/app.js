@@ -341,9 +341,11 @@
      as a shaded band, and what the RM reports of each container (SCHEDULED, EXECUTING, FINISHED, ...). */
   function placementTraces(devices) {
     const traces = [], shapes = [], annotations = [];
-    const short = (id) => String(id || "?").slice(0, 8);
+    // Plotly reads a little HTML in labels: text from a frame keeps no tag
+    const plain = (text) => String(text).replace(/</g, "‹").replace(/>/g, "›");
+    const short = (id) => plain(String(id || "?").slice(0, 8));
     for (const d of devices.filter((x) => x.ppbc)) {
-      const name = d.name || d.session;
+      const name = plain(d.name || d.session);
       const [from, to] = d.ppbc.window;
       if (from && to) {
         shapes.push({ type: "rect", xref: "x", yref: "paper", x0: from, x1: to, y0: 0, y1: 1,
@@ -352,9 +354,11 @@
           showarrow: false, text: name + ": allowed window", font: { size: 11, color: "#457b9d" } });
       }
       d.ppbc.containers.forEach((c, i) => {
-        const status = c.status || "no status yet";
+        // who placed it (the current plan, or the ScheduleInstruction sent) and what the RM last reported
+        const by = c.placed_by === "instruction" ? "instructed" : c.placed_by === "plan" ? "planned" : "not placed";
+        const status = "RM: " + plain(c.status || "no status yet");
         const label = name + " #" + (i + 1) + " " + short(c.container) + " → " +
-          (c.sequence ? short(c.sequence) : "not placed") + " (" + status + ")";
+          (c.sequence ? short(c.sequence) : "?") + " (" + by + "; " + status + ")";
         const pts = c.points;
         traces.push({ name: label, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), mode: "lines+markers",
           type: "scatter", line: { shape: "hv" }, text: pts.map(() => status), hoverinfo: "x+y+name" });
