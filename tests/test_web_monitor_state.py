@@ -174,3 +174,21 @@ def test_freed_heap_memory_is_given_back_at_most_every_trim_interval() -> None:
     assert give_back_memory(start) is True  # glibc: malloc_trim exists
     assert give_back_memory(start + TRIM_EVERY / 2) is False
     assert give_back_memory(start + TRIM_EVERY) is True
+
+
+def test_a_live_monitor_keeps_a_day_of_each_series_whatever_the_rate() -> None:
+    from s2ws.web.monitor import LIVE_WINDOW
+
+    live, replay = Monitor(window=LIVE_WINDOW), Monitor()
+    for monitor in (live, replay):
+        for i in range(3 * 24 * 4):  # three days, a measurement and a status every 15 minutes
+            t = T0 + timedelta(minutes=15 * i)
+            measured: dict[str, Any] = {"message_type": "PowerMeasurement", "message_id": f"m{i}"}
+            measured |= {"measurement_timestamp": t.isoformat(), "values": [{"value": i}]}  # +00:00, not Z
+            monitor.add(t, "s1", "rm>cem", json.dumps(measured))
+            status = {"message_type": "FRBC.StorageStatus", "message_id": f"s{i}", "present_fill_level": 1}
+            monitor.add(t, "s1", "rm>cem", json.dumps(status))
+    device, everything = live.sessions["s1"].device, replay.sessions["s1"].device
+    assert len(device.power) == len(device.fill) == 24 * 4 + 1  # the newest day, both ends included
+    assert device.power[0][0] == "2026-03-22T09:45:00.000000Z" and device.power[-1][1] == 3 * 24 * 4 - 1
+    assert len(everything.power) == 3 * 24 * 4  # replay keeps what the count cap allows

@@ -83,8 +83,9 @@ async def _proxy(args: argparse.Namespace, listen: tuple[str, int], ui: tuple[st
     from ..app.proxy import Faults, Proxy
     from ..app.recorder import Recorder
     from ..web import Monitor
+    from ..web.monitor import LIVE_WINDOW
 
-    monitor = Monitor(profile=args.profile, source="proxy")
+    monitor = Monitor(profile=args.profile, source="proxy", window=LIVE_WINDOW)
 
     class Findings(Observer):
         """One line per finding as frames pass; at a session's end, what nobody answered and a summary."""

@@ -54,8 +54,9 @@ def cem_monitor(
     if args.ui_at is None:
         return None
     from ..web import Monitor
+    from ..web.monitor import LIVE_WINDOW
 
-    monitor = Monitor(source="cem", clock=clock)
+    monitor = Monitor(source="cem", clock=clock, window=LIVE_WINDOW)
     monitor.history = history
     # a session's full transcript is then read from the recording (observers_for opened it)
     monitor.recording = getattr(args, "record", None)

@@ -30,12 +30,15 @@ from ..rules.replay import Record, Replay
 if TYPE_CHECKING:
     from ..store import History
 
-__all__ = ["MAX_MESSAGES", "MAX_POINTS", "Monitor", "transcript_line"]
+__all__ = ["LIVE_WINDOW", "MAX_MESSAGES", "MAX_POINTS", "Monitor", "transcript_line"]
 
 MAX_MESSAGES = 5000
 """Frames the server keeps for the Messages view and transcript downloads."""
 MAX_POINTS = 2000
 """Points kept per series of a device."""
+LIVE_WINDOW = timedelta(days=1)
+"""How far back a live monitor keeps each device's series (the Energy view's past beyond it comes
+from the SQLite history, when there is one)."""
 MAX_INSTRUCTIONS = 100
 MAX_ENDED_SESSIONS = 50
 MAX_CONTAINERS = 50
@@ -56,6 +59,16 @@ def _dict(text: str) -> dict[str, Any] | None:
     except msgspec.DecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _instant(value: Any, default: str) -> str:
+    """A timestamp from a message in the one form the series use (RFC 3339, UTC, microseconds, Z)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return rfc3339(moment)
+    return default
 
 
 def _steps(start: Any, elements: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -122,9 +135,18 @@ class Monitor(Observer):
     """Judges and remembers frames for the UI; ``subscribe`` gets every new message entry."""
 
     def __init__(
-        self, *, profile: str = "0.0.2-beta", source: str = "cem", clock: Callable[[], datetime] | None = None
+        self,
+        *,
+        profile: str = "0.0.2-beta",
+        source: str = "cem",
+        clock: Callable[[], datetime] | None = None,
+        window: timedelta | None = None,
     ):
         self.source = source
+        self.window = window
+        """Live views keep each device's series for this long (LIVE_WINDOW) besides at most MAX_POINTS
+        points, so their size is flat after the first day whatever the message rate; None (replay): by
+        count only."""
         self._clock = clock
         self.profile = profile
         self._judges: dict[str, Replay] = {}
@@ -215,9 +237,17 @@ class Monitor(Observer):
             # a malformed message: its findings say what is wrong, the views keep what they had
             with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError, OverflowError):
                 self._learn(state, direction, kind, body, stamp, entry)
+        if self.window is not None:
+            self._forget_before(state.device, rfc3339(t - self.window))
         self.messages.append(entry)
         self._publish({"kind": "message", "entry": entry})
         return entry
+
+    @staticmethod
+    def _forget_before(device: _Device, cutoff: str) -> None:
+        for series in (device.power, device.fill, device.modes):
+            while series and series[0][0] < cutoff:
+                series.popleft()
 
     def _session(self, session: str, stamp: str, peer: str | None) -> _Session:
         state = self.sessions.get(session)
@@ -308,7 +338,7 @@ class Monitor(Observer):
             values = body.get("values")
             if isinstance(values, list):
                 total = sum(float(v.get("value", 0)) for v in values if isinstance(v, dict))
-                device.power.append((str(body.get("measurement_timestamp") or stamp), total))
+                device.power.append((_instant(body.get("measurement_timestamp"), stamp), total))
         elif kind == "FRBC.StorageStatus":
             level = body.get("present_fill_level")
             if isinstance(level, int | float):
