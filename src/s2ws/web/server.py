@@ -218,8 +218,9 @@ async def _stream_recorded(response: web.StreamResponse, path: str, session: str
 _line_decoder = msgspec.json.Decoder()
 READ_BATCH = 1 << 20
 """Bytes of a recorded transcript read per step while streaming a download."""
-HISTORY_LINES = 1_000_000
-"""At most this many kept messages of one session are read from the history for a download."""
+HISTORY_LINES = 50_000
+"""At most this many kept messages of one session (the newest) are read from the history for a download,
+which holds them in memory while it writes them (a recording is streamed instead)."""
 
 
 def _matching_lines(handle: BinaryIO, needle: bytes, session: str) -> tuple[bytes, bool]:
