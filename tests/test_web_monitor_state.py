@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from s2ws.web import Monitor
-from s2ws.web.monitor import MAX_CONTAINERS, MAX_ENDED_SESSIONS, MAX_INSTRUCTIONS, MAX_MESSAGES, MAX_POINTS
+from s2ws.web.monitor import (
+    MAX_CONTAINERS,
+    MAX_ENDED_SESSIONS,
+    MAX_INSTRUCTIONS,
+    MAX_MESSAGES,
+    MAX_POINTS,
+    MAX_STATUSES,
+)
 
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)
 DETAILS = {"message_type": "ResourceManagerDetails", "message_id": "d1", "resource_id": "washer", "name": "Washer"}
@@ -137,6 +144,10 @@ def test_every_structure_stays_at_its_cap_when_fed_far_more() -> None:
         else:
             body = {"message_type": "OMBC.Status", "message_id": f"o{i}", "active_operation_mode_id": f"mode{i % 3}"}
         monitor.add(t, "s1", "cem>rm" if kind == 2 else "rm>cem", json.dumps(body))
+    for i in range(3 * MAX_STATUSES):  # one instruction's status, over and over
+        update = {"message_type": "InstructionStatusUpdate", "message_id": f"u{i}", "instruction_id": f"i{n - 2}"}
+        update |= {"status_type": "STARTED", "timestamp": "2026-03-20T10:00:00Z"}
+        monitor.add(T0, "s1", "rm>cem", json.dumps(update))
     for i in range(3 * MAX_ENDED_SESSIONS):
         monitor.session_started(f"old{i}", "CEM", None)
         monitor.add(T0, f"old{i}", "rm>cem", '{"message_type":"x"}')
@@ -145,6 +156,7 @@ def test_every_structure_stays_at_its_cap_when_fed_far_more() -> None:
     assert len(monitor.messages) == MAX_MESSAGES
     assert len(device.power) == len(device.fill) == len(device.modes) == MAX_POINTS
     assert len(device.instructions) == MAX_INSTRUCTIONS
+    assert len(device.instructions[f"i{n - 2}"]["statuses"]) == MAX_STATUSES
     assert len(monitor._pending) <= MAX_INSTRUCTIONS * 10  # instructions nobody answered
     assert len([s for s in monitor.sessions.values() if s.state == "closed"]) == MAX_ENDED_SESSIONS
     assert len(monitor._judges) == 1  # a judge per live session only

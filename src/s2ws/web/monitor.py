@@ -41,6 +41,8 @@ LIVE_WINDOW = timedelta(days=1)
 from the SQLite history, when there is one)."""
 MAX_INSTRUCTIONS = 100
 MAX_ENDED_SESSIONS = 50
+MAX_STATUSES = 20
+"""Status changes kept per instruction (the newest)."""
 MAX_CONTAINERS = 50
 """PPBC: sequence containers (and sequences per container) the placement view keeps."""
 _INSTRUCTION_TYPES = frozenset(
@@ -334,6 +336,7 @@ class Monitor(Observer):
             found = device.instructions.get(str(body.get("instruction_id")))
             if found is not None:
                 found["statuses"].append([stamp, body.get("status_type")])
+                del found["statuses"][:-MAX_STATUSES]  # an RM repeating a status does not grow it
         elif kind == "PowerMeasurement":
             values = body.get("values")
             if isinstance(values, list):
