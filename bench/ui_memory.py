@@ -15,10 +15,13 @@ import argparse
 import json
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,12 +41,14 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.5, help="demo seconds between measurements")
     parser.add_argument("--sample", type=float, default=10.0, help="wall seconds between samples")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "")
+    parser.add_argument("--planner", choices=("optimizer", "rules"), default="optimizer", help="the demo's planner")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     wall = args.days * 86400 / args.speed
     command = [sys.executable, "-m", "s2ws.cli", "demo", "--quiet", "--speed", str(args.speed)]
     command += ["--interval", str(args.interval), "--duration", str(wall), "--ui", "127.0.0.1:0"]
+    command += ["--planner", args.planner]
     demo = subprocess.Popen(
         command,
         cwd=str(REPO),
@@ -56,6 +61,8 @@ def main() -> int:
         if "UI on " in line:
             url = line.split("UI on ", 1)[1].split()[0]
             break
+    # keep reading the demo's output (a plan summary per plan), or a full pipe would stall it
+    threading.Thread(target=lambda: deque(demo.stdout or (), maxlen=1), daemon=True).start()
     start = time.monotonic()
     samples: list[tuple[float, float, float, int]] = []
     views = ["messages", "energy", "devices", "sessions"]
@@ -89,6 +96,18 @@ def main() -> int:
         peak = max(s[2] for s in samples)
         print(f"RSS after {samples[min(2, len(samples) - 1)][0]:.0f} s: {first:.1f} MiB; peak {peak:.1f} MiB;")
         print(f"last {samples[-1][2]:.1f} MiB after {samples[-1][1]:.2f} simulated days")
+        warm = next((s for s in samples if s[1] >= 2.0), None)  # after warm-up: from simulated day 2 on
+        if warm is not None:
+            after = [s for s in samples if s[1] >= 2.0]
+            half = len(after) // 2
+            early, late = [s[2] for s in after[:half]] or [warm[2]], [s[2] for s in after[half:]]
+            print(
+                f"from day {warm[1]:.2f} ({warm[2]:.1f} MiB) to day {samples[-1][1]:.2f}: "
+                f"{samples[-1][2] - warm[2]:+.1f} MiB; range {min(s[2] for s in after):.1f} .. "
+                f"{max(s[2] for s in after):.1f} MiB; median {statistics.median(early):.1f} MiB "
+                f"(days {after[0][1]:.1f}-{after[half][1]:.1f}) then {statistics.median(late):.1f} MiB "
+                f"(days {after[half][1]:.1f}-{after[-1][1]:.1f})"
+            )
     return 0
 
 

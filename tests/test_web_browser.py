@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from web_browser_support import browser_page, chromium_path, command, screenshot
+from web_browser_support import browser_page, chromium_path, command, csp_refusals, screenshot
 
 DEVICES = 7
 BOUND_MS = 120_000  # generous: the machine is shared; the point is that it happens, not how fast
@@ -71,7 +71,26 @@ def test_demo_page_shows_every_device_and_draws_charts(tmp_path: Path) -> None:
                            return names.includes('site import (plan)') && names.includes('import price'); }""",
                 timeout=BOUND_MS,
             )
+            # PPBC: the washer's sequences placed on the time axis (drawn steps from each planned start) inside
+            # the profile's allowed window (a drawn rectangle), labelled with what the RM reports
+            page.wait_for_function(
+                """() => { const gd = document.getElementById('chart-ppbc');
+                           const placed = (gd.data || []).filter(t => t.name.startsWith('Washing machine #')
+                             && t.x.length >= 2);
+                           const windows = ((gd.layout || {}).shapes || []).filter(s => s.type === 'rect');
+                           const drawn = Array.from(gd.querySelectorAll('.scatterlayer path.js-line'))
+                             .filter(p => (p.getAttribute('d') || '').split(/[LH]/).length >= 3);
+                           const rects = Array.from(gd.querySelectorAll('.shapelayer path'))
+                             .filter(p => (p.getAttribute('d') || '').length > 8);
+                           return placed.length && windows.length && drawn.length && rects.length; }""",
+                timeout=BOUND_MS,
+            )
+            names = page.evaluate("() => document.getElementById('chart-ppbc').data.map(t => t.name)")
+            assert any("→" in name and "(" in name for name in names)  # container, sequence and status
             screenshot(page, "energy")
+            page.locator("#chart-ppbc").scroll_into_view_if_needed()
+            screenshot(page, "ppbc")
+            page.evaluate("() => window.scrollTo(0, 0)")
 
             page.click("#tabs button[data-view=messages]")
             page.wait_for_function("() => document.querySelectorAll('#messages tr.msg').length > 20")
@@ -88,6 +107,21 @@ def test_demo_page_shows_every_device_and_draws_charts(tmp_path: Path) -> None:
             )
             assert set(states) == {"active"}
             screenshot(page, "sessions")
+
+            # the charts drew, hovered and zoomed without an inline style attribute (no style-src-attr
+            # 'unsafe-inline'); the only refusal is the chart library's unused inline map stylesheet
+            page.click("#tabs button[data-view=energy]")
+            page.wait_for_function("() => (document.getElementById('chart-power').data || []).length > 0")
+            box = page.locator("#chart-power .nsewdrag").first.bounding_box()
+            assert box is not None
+            page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+            page.wait_for_timeout(300)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6, steps=5)
+            page.mouse.up()
+            page.wait_for_timeout(300)
+            refused = csp_refusals(page)
+            assert all(directive == "style-src-elem" for directive, _ in refused), refused
 
 
 def _handshake(role: str) -> str:

@@ -47,6 +47,11 @@ def browser_page() -> Iterator[Any]:
         browser = play.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            # every CSP refusal, by the directive that refused it (see csp_refusals)
+            page.add_init_script(
+                "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                "e => window.__csp.push([e.effectiveDirective, e.sample]));"
+            )
             errors: list[str] = []
             page.on(
                 "console",
@@ -57,6 +62,11 @@ def browser_page() -> Iterator[Any]:
             assert not errors, f"the page reported errors: {errors}"
         finally:
             browser.close()
+
+
+def csp_refusals(page: Any) -> list[tuple[str, str]]:
+    """(directive, sample) of everything the page's Content-Security-Policy refused so far."""
+    return [(d, sample) for d, sample in page.evaluate("() => window.__csp || []")]
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -197,6 +197,8 @@ class PlannerCEM(CEM):
         """Every session event, on the loop's thread: decide whether to plan again."""
         if not isinstance(handle, RMHandle):
             return
+        if isinstance(event, SessionClosed):
+            self._strayed.pop(handle.id, None)  # kept per live RM only: a CEM runs for months of reconnects
         if isinstance(event, HandshakeCompleted):
             self._start_ticker()
         elif isinstance(event, MessageReceived):

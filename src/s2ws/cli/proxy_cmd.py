@@ -83,8 +83,9 @@ async def _proxy(args: argparse.Namespace, listen: tuple[str, int], ui: tuple[st
     from ..app.proxy import Faults, Proxy
     from ..app.recorder import Recorder
     from ..web import Monitor
+    from ..web.monitor import LIVE_WINDOW
 
-    monitor = Monitor(profile=args.profile, source="proxy")
+    monitor = Monitor(profile=args.profile, source="proxy", window=LIVE_WINDOW)
 
     class Findings(Observer):
         """One line per finding as frames pass; at a session's end, what nobody answered and a summary."""
@@ -117,6 +118,7 @@ async def _proxy(args: argparse.Namespace, listen: tuple[str, int], ui: tuple[st
     if args.record:
         try:
             observers.append(Recorder(args.record))
+            monitor.recording = args.record
         except OSError as exc:
             print(f"s2ws proxy: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
             return 2

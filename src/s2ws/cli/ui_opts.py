@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,7 +15,7 @@ if TYPE_CHECKING:
     from ..store import History
     from ..web import UI, Monitor
 
-__all__ = ["add_ui_options", "cem_monitor", "show_plan", "start_ui", "ui_address"]
+__all__ = ["add_ui_options", "cem_monitor", "give_back_memory", "show_plan", "start_ui", "ui_address"]
 
 
 def add_ui_options(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
@@ -52,17 +54,59 @@ def cem_monitor(
     if args.ui_at is None:
         return None
     from ..web import Monitor
+    from ..web.monitor import LIVE_WINDOW
 
-    monitor = Monitor(source="cem", clock=clock)
+    monitor = Monitor(source="cem", clock=clock, window=LIVE_WINDOW)
     monitor.history = history
+    # a session's full transcript is then read from the recording (observers_for opened it)
+    monitor.recording = getattr(args, "record", None)
     observers.append(monitor)
     return monitor
+
+
+TRIM_EVERY = 10.0
+"""Wall seconds between two returns of freed heap memory to the system (see :func:`give_back_memory`)."""
+_trimmed = [0.0]
+
+
+def give_back_memory(now: float | None = None) -> bool:
+    """Return the C heap's free memory to the system (glibc ``malloc_trim``), at most every TRIM_EVERY s.
+
+    Each plan and each view the UI serves builds large short-lived structures (the solver's model,
+    the Energy view's JSON); glibc keeps the freed pages, so without this the resident size of a CEM
+    with the UI open ratchets up to its largest peak so far. True when it trimmed; a no-op (False)
+    where the C library has no ``malloc_trim``."""
+    import time
+
+    moment = time.monotonic() if now is None else now
+    if moment - _trimmed[0] < TRIM_EVERY:
+        return False
+    _trimmed[0] = moment
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")  # runs ldconfig: once per process
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    return function
 
 
 def show_plan(monitor: Monitor | None, cem: PlannerCEM, line: str) -> None:
     """Hand a new plan (its summary line and its series) to the UI, when there is one."""
     if monitor is None:
         return
+    give_back_memory()
     monitor.extra["plan"] = line
     if cem.last_plan is not None:
         from ..web.plan_view import plan_series

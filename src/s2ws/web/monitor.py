@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,14 +30,21 @@ from ..rules.replay import Record, Replay
 if TYPE_CHECKING:
     from ..store import History
 
-__all__ = ["MAX_MESSAGES", "MAX_POINTS", "Monitor"]
+__all__ = ["LIVE_WINDOW", "MAX_MESSAGES", "MAX_POINTS", "Monitor", "transcript_line"]
 
 MAX_MESSAGES = 5000
 """Frames the server keeps for the Messages view and transcript downloads."""
 MAX_POINTS = 2000
 """Points kept per series of a device."""
+LIVE_WINDOW = timedelta(days=1)
+"""How far back a live monitor keeps each device's series (the Energy view's past beyond it comes
+from the SQLite history, when there is one)."""
 MAX_INSTRUCTIONS = 100
 MAX_ENDED_SESSIONS = 50
+MAX_STATUSES = 20
+"""Status changes kept per instruction (the newest)."""
+MAX_CONTAINERS = 50
+"""PPBC: sequence containers (and sequences per container) the placement view keeps."""
 _INSTRUCTION_TYPES = frozenset(
     {"FRBC.Instruction", "OMBC.Instruction", "DDBC.Instruction", "PEBC.Instruction", "PPBC.ScheduleInstruction"}
 )
@@ -54,6 +61,16 @@ def _dict(text: str) -> dict[str, Any] | None:
     except msgspec.DecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _instant(value: Any, default: str) -> str:
+    """A timestamp from a message in the one form the series use (RFC 3339, UTC, microseconds, Z)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return rfc3339(moment)
+    return default
 
 
 def _steps(start: Any, elements: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -91,6 +108,12 @@ class _Device:
     """PEBC: the newest instructed envelope as (start, lower, upper) steps."""
     forecast: list[tuple[str, float]] = field(default_factory=list)
     """The newest PowerForecast as (start, expected power) steps."""
+    profile: dict[str, Any] | None = None
+    """PPBC: the newest PowerProfileDefinition, reduced to what the placement chart needs."""
+    placed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """PPBC: per sequence container the newest ScheduleInstruction (sequence, planned start)."""
+    progress: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """PPBC: per sequence container what the RM last reported (status, selected sequence)."""
 
 
 @dataclass(eq=False)
@@ -114,9 +137,18 @@ class Monitor(Observer):
     """Judges and remembers frames for the UI; ``subscribe`` gets every new message entry."""
 
     def __init__(
-        self, *, profile: str = "0.0.2-beta", source: str = "cem", clock: Callable[[], datetime] | None = None
+        self,
+        *,
+        profile: str = "0.0.2-beta",
+        source: str = "cem",
+        clock: Callable[[], datetime] | None = None,
+        window: timedelta | None = None,
     ):
         self.source = source
+        self.window = window
+        """Live views keep each device's series for this long (LIVE_WINDOW) besides at most MAX_POINTS
+        points, so their size is flat after the first day whatever the message rate; None (replay): by
+        count only."""
         self._clock = clock
         self.profile = profile
         self._judges: dict[str, Replay] = {}
@@ -129,6 +161,9 @@ class Monitor(Observer):
         """The CEM's SQLite history, when it keeps one: the Energy view's past beyond this process."""
         self.extra: dict[str, Any] = {}
         """Anything else a host wants shown (the CEM's latest plan, prices); JSON-ready values."""
+        self.recording: str | None = None
+        """The transcript this process records (``--record FILE``): a session's full transcript is read
+        from it (and its rotated parts) instead of the ring."""
 
     # --- Observer -------------------------------------------------------------------------
     def session_started(self, session: str, role: str, peer: str | None) -> None:
@@ -204,9 +239,17 @@ class Monitor(Observer):
             # a malformed message: its findings say what is wrong, the views keep what they had
             with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError, OverflowError):
                 self._learn(state, direction, kind, body, stamp, entry)
+        if self.window is not None:
+            self._forget_before(state.device, rfc3339(t - self.window))
         self.messages.append(entry)
         self._publish({"kind": "message", "entry": entry})
         return entry
+
+    @staticmethod
+    def _forget_before(device: _Device, cutoff: str) -> None:
+        for series in (device.power, device.fill, device.modes):
+            while series and series[0][0] < cutoff:
+                series.popleft()
 
     def _session(self, session: str, stamp: str, peer: str | None) -> _Session:
         state = self.sessions.get(session)
@@ -263,6 +306,8 @@ class Monitor(Observer):
                 (t, sum(float(v.get("value_expected", 0)) for v in e.get("power_values", []) if isinstance(v, dict)))
                 for t, e in steps
             ]
+        if kind.startswith("PPBC."):
+            self._learn_ppbc(device, kind, body, stamp)
         if kind == "PEBC.Instruction":
             envelopes = body.get("power_envelopes")
             first = envelopes[0] if isinstance(envelopes, list) and envelopes and isinstance(envelopes[0], dict) else {}
@@ -291,11 +336,12 @@ class Monitor(Observer):
             found = device.instructions.get(str(body.get("instruction_id")))
             if found is not None:
                 found["statuses"].append([stamp, body.get("status_type")])
+                del found["statuses"][:-MAX_STATUSES]  # an RM repeating a status does not grow it
         elif kind == "PowerMeasurement":
             values = body.get("values")
             if isinstance(values, list):
                 total = sum(float(v.get("value", 0)) for v in values if isinstance(v, dict))
-                device.power.append((str(body.get("measurement_timestamp") or stamp), total))
+                device.power.append((_instant(body.get("measurement_timestamp"), stamp), total))
         elif kind == "FRBC.StorageStatus":
             level = body.get("present_fill_level")
             if isinstance(level, int | float):
@@ -304,6 +350,91 @@ class Monitor(Observer):
             mode = body.get("active_operation_mode_id")
             if mode is not None:
                 device.modes.append((stamp, str(mode)))
+
+    @staticmethod
+    def _learn_ppbc(device: _Device, kind: str, body: dict[str, Any], stamp: str) -> None:
+        """The profile, where the CEM placed each container's sequence, and what the RM reports of it."""
+        if kind == "PPBC.PowerProfileDefinition":
+            containers = []
+            for container in body.get("power_sequences_containers", [])[:MAX_CONTAINERS]:
+                sequences = {}
+                for sequence in container.get("power_sequences", [])[:MAX_CONTAINERS]:
+                    elements = [
+                        (
+                            float(e["duration"]),
+                            sum(float(v.get("value_expected", 0)) for v in e.get("power_values", [])),
+                        )
+                        for e in sequence.get("elements", [])[:MAX_POINTS]
+                    ]
+                    sequences[str(sequence.get("id"))] = elements
+                containers.append({"id": str(container.get("id")), "sequences": sequences})
+            device.profile = {
+                "id": str(body.get("id")),
+                "window": [body.get("start_time"), body.get("end_time")],
+                "containers": containers,
+            }
+            device.placed.clear()
+            device.progress.clear()
+        elif kind == "PPBC.ScheduleInstruction":
+            container = str(body.get("sequence_container_id"))
+            device.placed[container] = {
+                "sequence": str(body.get("power_sequence_id")),
+                "start": body.get("execution_time"),
+                "sent": stamp,
+            }
+            while len(device.placed) > MAX_CONTAINERS:
+                del device.placed[next(iter(device.placed))]
+        elif kind == "PPBC.PowerProfileStatus":
+            for item in body.get("sequence_container_status", [])[:MAX_CONTAINERS]:
+                selected = item.get("selected_sequence_id")
+                device.progress[str(item.get("sequence_container_id"))] = {
+                    "status": item.get("status"),
+                    "sequence": str(selected) if selected is not None else None,
+                    "at": stamp,
+                }
+            while len(device.progress) > MAX_CONTAINERS:
+                del device.progress[next(iter(device.progress))]
+
+    @staticmethod
+    def _placement(device: _Device, planned: Any) -> dict[str, Any] | None:
+        """PPBC: each container with its allowed window, the sequence placed in it, its planned start and
+        the power it draws from there (steps), and the RM's status of it. The placement is the
+        ScheduleInstruction sent for the container, else where the current plan (``planned``, the
+        plan's sequence starts of this device) puts it."""
+        profile = device.profile
+        if profile is None:
+            return None
+        from_plan = {}
+        for item in planned if isinstance(planned, list) else []:
+            if isinstance(item, dict) and item.get("profile") == profile["id"]:
+                from_plan[str(item.get("container"))] = {"sequence": item.get("sequence"), "start": item.get("start")}
+        rows = []
+        for container in profile["containers"]:
+            ident = container["id"]
+            placed = device.placed.get(ident)
+            source = "instruction" if placed else None
+            if placed is None and ident in from_plan:
+                placed, source = from_plan[ident], "plan"
+            reported = device.progress.get(ident)
+            sequence = (placed or {}).get("sequence") or (reported or {}).get("sequence")
+            points: list[tuple[str, float]] = []
+            start = (placed or {}).get("start")
+            elements = container["sequences"].get(sequence) if sequence is not None else None
+            if isinstance(start, str) and elements:
+                steps = _steps(start, [{"duration": d, "power": w} for d, w in elements])
+                points = [(t, e["power"]) for t, e in steps]
+            rows.append(
+                {
+                    "container": ident,
+                    "sequence": sequence,
+                    "start": start,
+                    "placed_by": source,
+                    "status": (reported or {}).get("status"),
+                    "status_at": (reported or {}).get("at"),
+                    "points": points,
+                }
+            )
+        return {"profile": profile["id"], "window": profile["window"], "containers": rows}
 
     # --- live feed ------------------------------------------------------------------------
     def subscribe(self, limit: int = 1000) -> asyncio.Queue[dict[str, Any]]:
@@ -323,6 +454,7 @@ class Monitor(Observer):
 
     # --- what the views read --------------------------------------------------------------
     def session_rows(self) -> list[dict[str, Any]]:
+        held = Counter(m["session"] for m in self.messages)
         return [
             {
                 "id": s.id,
@@ -338,6 +470,8 @@ class Monitor(Observer):
                 "errors": s.errors,
                 "warnings": s.warnings,
                 "refused": s.refused,
+                "transcript": self.transcript_source(s.id, held[s.id]),
+                "held": held[s.id],
             }
             for s in self.sessions.values()
         ]
@@ -364,10 +498,14 @@ class Monitor(Observer):
 
     def energy(self) -> dict[str, Any]:
         devices = []
+        planned = self.extra.get("planned")
+        plans = planned.get("devices") if isinstance(planned, dict) else None
         for s in self.sessions.values():
             d = s.device
             if d.details is None:
                 continue
+            name = self._device_name(s)
+            mine = plans.get(name) if isinstance(plans, dict) and name is not None else None
             devices.append(
                 {
                     "session": s.id,
@@ -380,16 +518,36 @@ class Monitor(Observer):
                     "modes": list(d.modes),
                     "envelope": d.envelope,
                     "forecast": d.forecast,
+                    "ppbc": self._placement(d, mine.get("sequences") if isinstance(mine, dict) else None),
                 }
             )
         return {"devices": devices, **self.extra}
 
+    def held(self, session: str) -> int:
+        """How many of the session's frames the ring still holds."""
+        return sum(1 for m in self.messages if m["session"] == session)
+
+    def transcript_source(self, session: str, held: int | None = None) -> str:
+        """Where the session's transcript comes from: "recording" (complete, the ``--record`` file),
+        "ring" (complete: the ring still holds every frame), "history+ring" (what the SQLite history
+        kept of the frames the ring lost, then the ring) or "ring-partial" (the newest frames only)."""
+        if self.recording is not None:
+            return "recording"
+        state = self.sessions.get(session)
+        seen = sum(state.frames.values()) if state is not None else 0
+        if (self.held(session) if held is None else held) >= seen:
+            return "ring"
+        return "history+ring" if self.history is not None else "ring-partial"
+
     def transcript(self, session: str) -> str:
         """The session's frames still held, as a transcript ``s2ws replay`` reads."""
-        encode = msgspec.json.encode
-        lines = [
-            encode({"t": m["t"], "dir": m["dir"], "session": m["session"], "text": m["text"]}).decode()
-            for m in self.messages
-            if m["session"] == session
-        ]
-        return "".join(line + "\n" for line in lines)
+        return "".join(transcript_line(m["t"], m["dir"], m["session"], m["text"]) for m in self.ring_of(session))
+
+    def ring_of(self, session: str) -> list[dict[str, Any]]:
+        """The session's message entries still in the ring, oldest first."""
+        return [m for m in self.messages if m["session"] == session]
+
+
+def transcript_line(t: str, direction: str, session: str, text: str) -> str:
+    """One line of a transcript as the recorder writes it."""
+    return msgspec.json.encode({"t": t, "dir": direction, "session": session, "text": text}).decode() + "\n"

@@ -20,7 +20,18 @@ def plan_series(plan: Plan, site: Site, names: Mapping[str, str]) -> dict[str, A
     devices = {}
     for resource_id, device in plan.devices.items():
         fill = list(device.fill_level[: len(steps)]) if device.fill_level is not None else None
-        devices[names.get(resource_id, resource_id)] = {"power_w": list(device.power_w), "fill_level": fill}
+        entry: dict[str, Any] = {"power_w": list(device.power_w), "fill_level": fill}
+        if device.sequences:  # PPBC: which sequence of which container the plan starts when
+            entry["sequences"] = [
+                {
+                    "profile": s.profile_id,
+                    "container": s.container_id,
+                    "sequence": s.sequence_id,
+                    "start": rfc3339(s.start),
+                }
+                for s in device.sequences
+            ]
+        devices[names.get(resource_id, resource_id)] = entry
     return {
         "at": rfc3339(plan.now),
         "status": plan.status,

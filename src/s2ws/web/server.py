@@ -17,14 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 from aiohttp import web
 
 from ..app.recorder import rfc3339
 from ..rules.catalogue import CATALOGUE
-from .monitor import MAX_POINTS, Monitor
+from ..transcripts import rotated_set
+from .monitor import MAX_POINTS, Monitor, transcript_line
 
 if TYPE_CHECKING:
     from ..store import History
@@ -35,9 +36,10 @@ STATIC = Path(__file__).with_name("static")
 EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 """The hash of an empty ``<style>``: the chart library creates one and fills it through the CSSOM,
 which a CSP allows; any other inline stylesheet (the library's map styles, which no chart here uses)
-is refused. Style attributes set by the library are allowed; no script is ever inline."""
+is refused. No inline style attribute is allowed either: the library styles its elements through the
+CSSOM (``element.style``), which a CSP does not restrict; no script is ever inline."""
 CSP = (
-    f"default-src 'none'; script-src 'self'; style-src 'self' {EMPTY_STYLE}; style-src-attr 'unsafe-inline'; "
+    f"default-src 'none'; script-src 'self'; style-src 'self' {EMPTY_STYLE}; "
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
@@ -157,17 +159,88 @@ async def _rules(request: web.Request) -> web.Response:
     return _json({rule.id: {"severity": rule.severity, "statement": rule.statement} for rule in CATALOGUE.values()})
 
 
-async def _transcript(request: web.Request) -> web.Response:
+async def _transcript(request: web.Request) -> web.StreamResponse:
+    """One session's transcript, streamed: complete from the recorded file when the process records
+    one, else what the SQLite history kept before the ring's frames, else the ring; the
+    ``X-Transcript`` header says which (see :meth:`Monitor.transcript_source`)."""
     session = request.match_info["session"]
     monitor = request.app[_MONITOR]
     if session not in monitor.sessions:
         raise web.HTTPNotFound(text="no such session")
+    source = monitor.transcript_source(session)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session)[:80]
-    return web.Response(
-        text=monitor.transcript(session),
-        content_type="application/jsonl",
-        headers={"Content-Disposition": f'attachment; filename="session-{safe}.jsonl"'},
-    )
+    headers = {
+        **_headers(),
+        "Content-Type": "application/jsonl",
+        "Content-Disposition": f'attachment; filename="session-{safe}.jsonl"',
+        "X-Transcript": source,
+    }
+    response = web.StreamResponse(headers=headers)
+    await response.prepare(request)
+    if source == "recording" and monitor.recording is not None:
+        for part in rotated_set(monitor.recording):
+            await _stream_recorded(response, part, session)
+    else:
+        ring = monitor.ring_of(session)
+        if source == "history+ring" and monitor.history is not None:
+            first = ring[0]["t"] if ring else None
+            rows = await asyncio.to_thread(monitor.history.messages, session_id=session, limit=HISTORY_LINES)
+            stamped = ((rfc3339(r.at), r) for r in rows)
+            lines = [
+                transcript_line(t, r.direction, session, r.message) for t, r in stamped if first is None or t < first
+            ]
+            await response.write("".join(lines).encode())
+        for start in range(0, len(ring), 500):
+            chunk = ring[start : start + 500]
+            await response.write("".join(transcript_line(m["t"], m["dir"], session, m["text"]) for m in chunk).encode())
+    await response.write_eof()
+    return response
+
+
+async def _stream_recorded(response: web.StreamResponse, path: str, session: str) -> None:
+    """Write the lines of ``session`` in one part of a recorded transcript, a bounded batch at a time."""
+    try:
+        handle = await asyncio.to_thread(open, path, "rb")
+    except OSError:
+        return  # rotated away meanwhile
+    needle = b'"session":' + _encode(session)
+    try:
+        while True:
+            batch, done = await asyncio.to_thread(_matching_lines, handle, needle, session)
+            if batch:
+                await response.write(batch)
+            if done:
+                return
+    finally:
+        handle.close()
+
+
+_line_decoder = msgspec.json.Decoder()
+READ_BATCH = 1 << 20
+"""Bytes of a recorded transcript read per step while streaming a download."""
+HISTORY_LINES = 50_000
+"""At most this many kept messages of one session (the newest) are read from the history for a download,
+which holds them in memory while it writes them (a recording is streamed instead)."""
+
+
+def _matching_lines(handle: BinaryIO, needle: bytes, session: str) -> tuple[bytes, bool]:
+    """The next lines (about READ_BATCH bytes read) that belong to ``session``; True when at the end.
+    A last line without its newline is still being written and is left out."""
+    out: list[bytes] = []
+    size = 0
+    while size < READ_BATCH:
+        line = handle.readline()
+        if not line or not line.endswith(b"\n"):
+            return b"".join(out), True
+        size += len(line)
+        if needle in line:
+            try:
+                value = _line_decoder.decode(line)
+            except msgspec.DecodeError:
+                continue
+            if isinstance(value, dict) and value.get("session") == session:
+                out.append(line)
+    return b"".join(out), False
 
 
 async def _events(request: web.Request) -> web.StreamResponse:

@@ -170,8 +170,18 @@
         el("td", { text: s.version || "" }), el("td", { text: s.peer || "" }), el("td", { text: s.started }),
         el("td", { text: s.frames["cem>rm"] }), el("td", { text: s.frames["rm>cem"] }), el("td", { text: s.errors }),
         el("td", { text: s.warnings }), el("td", { text: s.refused }),
-        el("td", { text: s.ended ? s.ended + " (" + (s.reason || "") + ")" : "" }), el("td", {}, link));
+        el("td", { text: s.ended ? s.ended + " (" + (s.reason || "") + ")" : "" }),
+        el("td", { class: "transcript" }, link, el("div", { class: "note", text: transcriptNote(s) })));
     }));
+  }
+
+  /* where a download comes from: complete, or which part of the session only (the server's ring) */
+  function transcriptNote(s) {
+    const seen = s.frames["cem>rm"] + s.frames["rm>cem"];
+    if (s.transcript === "recording") return "complete, from the recorded file";
+    if (s.transcript === "ring") return "complete (" + s.held + " frames in memory)";
+    if (s.transcript === "history+ring") return "the history's kept messages, then the newest " + s.held + " of " + seen + " frames";
+    return "only the newest " + s.held + " of " + seen + " frames (no --record)";
   }
 
   function download(session) {
@@ -307,6 +317,7 @@
       pebc.push({ name: name + " measured", x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), mode: "markers",
         type: "scatter" });
     }
+    const ppbc = placementTraces(e.devices);
     const layout = (title, y) => ({ title: { text: title }, margin: { l: 60, r: 20, t: 40, b: 40 },
       xaxis: { type: "date" }, yaxis: { title: { text: y } }, showlegend: true, uirevision: title });
     const cfg = { displaylogo: false, responsive: true };
@@ -317,9 +328,47 @@
     Plotly.react("chart-power", power, layout("Power per device (measured)", "W"), cfg);
     Plotly.react("chart-fill", fills, layout("FRBC fill levels with range", "fill level"), cfg);
     Plotly.react("chart-pebc", pebc, layout("PEBC: instructed envelope against the forecast", "W"), cfg);
-    Plotly.react("chart-modes", modes, layout("Operation modes and instructions (PPBC: the plan's placement above)", ""), cfg);
+    const ppbcLayout = layout("PPBC: sequences placed in the profile's allowed window", "W");
+    ppbcLayout.shapes = ppbc.shapes;
+    ppbcLayout.annotations = ppbc.annotations;
+    Plotly.react("chart-ppbc", ppbc.traces, ppbcLayout, cfg);
+    Plotly.react("chart-modes", modes, layout("Operation modes and instructions", ""), cfg);
     note.textContent = e.devices.length + " device(s); " + (e.plan ? e.plan : "measured values from the conversation") +
       (planned ? " — dashed: the plan of " + planned.at : "");
+  }
+
+  /* PPBC: per container the placed sequence's power from its planned start, the profile's allowed window
+     as a shaded band, and what the RM reports of each container (SCHEDULED, EXECUTING, FINISHED, ...). */
+  function placementTraces(devices) {
+    const traces = [], shapes = [], annotations = [];
+    // Plotly reads a little HTML in labels: text from a frame keeps no tag
+    const plain = (text) => String(text).replace(/</g, "‹").replace(/>/g, "›");
+    const short = (id) => plain(String(id || "?").slice(0, 8));
+    for (const d of devices.filter((x) => x.ppbc)) {
+      const name = plain(d.name || d.session);
+      const [from, to] = d.ppbc.window;
+      if (from && to) {
+        shapes.push({ type: "rect", xref: "x", yref: "paper", x0: from, x1: to, y0: 0, y1: 1,
+          fillcolor: "rgba(69, 123, 157, 0.10)", line: { width: 1, dash: "dot", color: "#457b9d" } });
+        annotations.push({ x: from, y: 1, xref: "x", yref: "paper", xanchor: "left", yanchor: "top",
+          showarrow: false, text: name + ": allowed window", font: { size: 11, color: "#457b9d" } });
+      }
+      d.ppbc.containers.forEach((c, i) => {
+        // who placed it (the current plan, or the ScheduleInstruction sent) and what the RM last reported
+        const by = c.placed_by === "instruction" ? "instructed" : c.placed_by === "plan" ? "planned" : "not placed";
+        const status = "RM: " + plain(c.status || "no status yet");
+        const label = name + " #" + (i + 1) + " " + short(c.container) + " → " +
+          (c.sequence ? short(c.sequence) : "?") + " (" + by + "; " + status + ")";
+        const pts = c.points;
+        traces.push({ name: label, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), mode: "lines+markers",
+          type: "scatter", line: { shape: "hv" }, text: pts.map(() => status), hoverinfo: "x+y+name" });
+        if (pts.length) {
+          annotations.push({ x: pts[0][0], y: pts[0][1], xref: "x", yref: "y", text: "#" + (i + 1) + " " + status,
+            showarrow: true, arrowhead: 0, ax: 0, ay: -24, font: { size: 11 } });
+        }
+      });
+    }
+    return { traces: traces, shapes: shapes, annotations: annotations };
   }
 
   /* ---------- replay slider ---------- */
