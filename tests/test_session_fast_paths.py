@@ -8,7 +8,9 @@ compared here with the general code it stands for.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +34,7 @@ from s2ws.messages.profiles import PROFILES
 from s2ws.messages.states import check_allowed
 from s2ws.session import Session
 from s2ws.session.engine import ALLOWS, State, _traits
+from s2ws.transport import driver
 from strategies import ids
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,3 +88,20 @@ def test_class_flags_match_the_catalogue() -> None:
 def test_state_hash_keeps_the_table_lookups() -> None:
     assert {state: ALLOWS[state] for state in State} == dict(ALLOWS)
     assert len({hash(state) for state in State}) == len(State)
+
+
+def test_frames_read_back_to_back_share_one_clock_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver's default clock for received frames: read at most once a millisecond (monotonic),
+    otherwise what ``utc_now`` says."""
+    mono = [1000.0]
+    monkeypatch.setattr(driver, "time", SimpleNamespace(monotonic=lambda: mono[0]))
+    monkeypatch.setattr(driver, "_last_reading", (-1.0, datetime.min.replace(tzinfo=UTC)))
+    before = driver.utc_now()
+    first = driver._received_at()
+    assert first.tzinfo is UTC and first >= before
+    mono[0] += driver._REUSE_FOR / 2
+    assert driver._received_at() is first
+    mono[0] += driver._REUSE_FOR
+    later = driver._received_at()
+    assert later is not first and later >= first
+    assert later <= driver.utc_now()
