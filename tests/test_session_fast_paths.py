@@ -54,8 +54,8 @@ def test_answer_template_is_what_the_codec_writes(subject: str, status: Receptio
 
 
 def test_cached_phase_verdicts_equal_the_phase_table() -> None:
-    """Every class, both roles, every state and active control type; twice, so the second
-    round is answered from the cache that the first filled (and other sessions share)."""
+    """Every class, either sender (receive and send), every state and active control type; twice,
+    so the second round is answered from the cache that the first filled (and other sessions share)."""
     actives: list[ControlType | None] = [None, *ControlType]
     for _ in range(2):
         for role in EnergyManagementRole:
@@ -64,9 +64,11 @@ def test_cached_phase_verdicts_equal_the_phase_table() -> None:
                 session.state = state
                 for active in actives:
                     session.active_control_type = active
-                    for cls in ALL_CLASSES:
-                        expected = check_allowed(message_type_of(cls), session.peer_role, ALLOWS[state].phase, active)
-                        assert session._allowed(_traits(cls)) == expected, (role, state, active, cls)
+                    for sender in EnergyManagementRole:
+                        for cls in ALL_CLASSES:
+                            expected = check_allowed(message_type_of(cls), sender, ALLOWS[state].phase, active)
+                            got = session._allowed(_traits(cls), sender)
+                            assert got == expected, (role, sender, state, active, cls)
 
 
 def test_class_flags_match_the_catalogue() -> None:

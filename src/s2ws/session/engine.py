@@ -427,7 +427,8 @@ class Session:
         for checker errors), SessionClosedError (closed or closing), OutstandingLimitError. A
         SessionRequest, once queued, makes the session ``closing`` (see ``close``).
         """
-        mtype = message_type_of(type(message))
+        traits = _TRAITS.get(type(message)) or _traits(type(message))
+        mtype = traits.name
         if not ALLOWS[self.state].send:
             raise SessionClosedError(f"the session is {self.state.value} ({self.close_reason}); {mtype} was not sent")
         if isinstance(message, _ENGINE_OWNED):
@@ -443,23 +444,26 @@ class Session:
                 f"{len(self._ledger)} messages await a ReceptionStatus (limit {self.max_outstanding}); "
                 f"{mtype} was not sent"
             )
-        refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
+        refusal = self._allowed(traits, self.role)
         if refusal is not None:
             raise refusal.error()
-        for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
-            raise problem.error()
+        if traits.judged:
+            for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
+                raise problem.error()
         warnings: tuple[str, ...] = ()
         if self.checker is not None:
             errors, warnings = _split(self.checker.check(message, self._out_dir, now))
             if errors:
                 raise _violation(errors)
-        self.start(now)  # a no-op once started; keeps our Handshake ahead of this message
+        if self.state is State.NEW:
+            self.start(now)  # keeps our Handshake ahead of this message
         self._frames.append(frame)
         self._ledger.add(message_id, message, frame, now + self.ack_timeout)
-        self._checker_apply(message, self._out_dir, now)
+        if self.checker is not None:
+            self._checker_apply(message, self._out_dir, now)
         if warnings:
             self._events.append(ContentWarning(message, self._out_dir, warnings))
-        self._after_sent(message, now)
+        self._after_sent(message, traits, now)
 
     def data_to_send(self) -> list[str]:
         """Drain the text frames to write, in order."""
@@ -551,7 +555,7 @@ class Session:
             self._answer(subject, RS.OK, None, now)
             return
         traits = _TRAITS.get(type(message)) or _traits(type(message))
-        refusal = self._allowed(traits)
+        refusal = self._allowed(traits, self.peer_role)
         if refusal is not None:
             self._reject(refusal.error(), raw, subject, message, now)
             return
@@ -577,12 +581,12 @@ class Session:
             # the handshake cannot complete any more: end cleanly instead of waiting for a timeout
             self.close(f"handshake failed: {error.diagnostic}", now, terminate=True)
 
-    def _allowed(self, traits: _Traits) -> Finding | None:
-        """The phase table's verdict on the peer sending a message of this class now (cached per state)."""
-        key = (self.peer_role, self.state, self.active_control_type)
+    def _allowed(self, traits: _Traits, sender: EnergyManagementRole) -> Finding | None:
+        """The phase table's verdict on ``sender`` sending a message of this class now (cached per state)."""
+        key = (sender, self.state, self.active_control_type)
         verdict = traits.allowed.get(key, _UNKNOWN)
         if verdict is _UNKNOWN:
-            verdict = check_allowed(traits.name, self.peer_role, ALLOWS[self.state].phase, self.active_control_type)
+            verdict = check_allowed(traits.name, sender, ALLOWS[self.state].phase, self.active_control_type)
             traits.allowed[key] = verdict
         return verdict  # type: ignore[return-value]
 
@@ -700,7 +704,8 @@ class Session:
                 self._mark_closed(reason, True, reconnect)
 
     def _on_reception_status(self, status: ReceptionStatus, now: datetime) -> None:
-        self._checker_apply(status, self._in_dir, now)
+        if self.checker is not None:
+            self._checker_apply(status, self._in_dir, now)
         subject = status.subject_message_id
         kind, entry, message = self._ledger.lookup(subject)
         if kind is Lookup.AWAITING and entry is not None:
@@ -724,7 +729,7 @@ class Session:
             self._events.append(UnsolicitedReceptionStatus(status))
         else:
             self._events.append(DuplicateReceptionStatus(status))
-        if self.closing:
+        if self.state is State.CLOSING:
             if self._closing_request is None:
                 if not self._ledger:
                     self._finish_closing()  # the last answer the peer owed us arrived
@@ -759,12 +764,13 @@ class Session:
             return [] if wrong is None else [wrong]
         return []
 
-    def _after_sent(self, message: S2Message, now: datetime) -> None:
-        mtype = message_type_of(type(message))
-        if MESSAGE_INFO[mtype].revocable:
-            self._ours.add(mtype, object_id_of(message))
-        if mtype in INSTRUCTION_TYPES:
+    def _after_sent(self, message: S2Message, traits: _Traits, now: datetime) -> None:
+        if traits.revocable:
+            self._ours.add(traits.name, object_id_of(message))
+        if traits.instruction:
             self._instructions.register(object_id_of(message))
+        if not traits.acts:
+            return
         if isinstance(message, ResourceManagerDetails):
             self.details = message
         elif isinstance(message, InstructionStatusUpdate):
