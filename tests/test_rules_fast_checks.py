@@ -63,7 +63,7 @@ def _mode(draw: st.DrawFn, ident: str) -> dict[str, Any]:
     return {"id": ident, "elements": elements, "abnormal_condition_only": False}
 
 
-_TIMER_LISTS = ([], ["t1"], ["t2"], ["t1", "t2"])
+_TIMER_LISTS: tuple[list[str], ...] = ([], ["t1"], ["t2"], ["t1", "t2"])
 
 
 @st.composite
