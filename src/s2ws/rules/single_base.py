@@ -111,20 +111,24 @@ def machine_ok(modes: Sequence[Any], mode_ids: set[str], transitions: Sequence[A
     if len(known) != len(timers) or len({t.id for t in transitions}) != len(transitions):
         return False
     for transition in transitions:
-        source, target = transition.from_, transition.to
-        if source not in mode_ids or target not in mode_ids or source == target:
+        source = transition.from_
+        target = transition.to
+        if source == target or source not in mode_ids or target not in mode_ids:
             return False
-        starts, blocks = transition.start_timers, transition.blocking_timers
-        for name in starts:
-            if name not in known:
+        starts = transition.start_timers
+        if starts:
+            if len(starts) == 1:
+                if starts[0] not in known:
+                    return False
+            elif not known.issuperset(starts) or len(set(starts)) != len(starts):
                 return False
-        for name in blocks:
-            if name not in known:
+        blocks = transition.blocking_timers
+        if blocks:
+            if len(blocks) == 1:
+                if blocks[0] not in known:
+                    return False
+            elif not known.issuperset(blocks) or len(set(blocks)) != len(blocks):
                 return False
-        if (len(starts) > 1 and len(set(starts)) != len(starts)) or (
-            len(blocks) > 1 and len(set(blocks)) != len(blocks)
-        ):
-            return False
     return True
 
 

@@ -68,7 +68,12 @@ def _forecast(m: common.PowerForecast) -> Out:
         if element.duration == 0:
             break
         values = element.power_values
-        if len(values) > 1 and not distinct_quantities(values):
+        n = len(values)
+        if n == 3:  # three phases, the usual multi-quantity forecast: distinct_quantities inlined
+            a, b, c = values[0].commodity_quantity, values[1].commodity_quantity, values[2].commodity_quantity
+            if a is b or a is c or b is c:
+                break
+        elif n > 1 and not distinct_quantities(values):
             break
     else:
         return []

@@ -226,19 +226,23 @@ def _frbc_description_ok(m: frbc.FRBCSystemDescription) -> bool:
         # The common shape: each mode's elements tile [low, high] in the given order. Anything
         # else goes to the slow walk, which also accepts contiguous elements in another order.
         for om in oms:
-            end = low
-            for index, element in enumerate(om.elements):
+            end = None
+            for element in om.elements:
                 level = element.fill_level_range
                 start = level.start_of_range
-                if start >= level.end_of_range or (start != end if index else start > low):
+                if start >= level.end_of_range or (start > low if end is None else start != end):
                     return False
                 end = level.end_of_range
-                if not ranges_ok(element.power_ranges, supported):
+                ranges = element.power_ranges
+                if len(ranges) == 1:  # the usual element: one range (ranges_ok inlined, once per element)
+                    if CQ_COMMODITY[ranges[0].commodity_quantity] not in supported:
+                        return False
+                elif not ranges_ok(ranges, supported):
                     return False
                 costs = element.running_costs
                 if costs is not UNSET and costs.start_of_range > costs.end_of_range:
                     return False
-            if end < high:
+            if end is None or end < high:
                 return False
     return True
 

@@ -138,11 +138,60 @@ _MAX_LABEL = 1000
 """Longest diagnostic_label we write: a peer's garbage must not be echoed back at length."""
 
 _ID_RE = re.compile(ID_MATCH_PATTERN)
+_STATUS_HEAD = '{"message_type":"ReceptionStatus","subject_message_id":"'
+_STATUS_TAILS: Final[Mapping[ReceptionStatusValues, str]] = MappingProxyType(
+    {status: f'","status":"{status.value}"}}' for status in ReceptionStatusValues}
+)
+"""The end of a ReceptionStatus frame without diagnostic_label, per status: the answer to a message
+is written from these two strings (what the codec writes for it; tests compare the two)."""
 
 
 def _message_id(message: S2Message) -> str:
     ident: str = getattr(message, "message_id", "")
     return ident
+
+
+@dataclass(frozen=True, slots=True)
+class _Traits:
+    """What the receive path needs to know of one message class, worked out once per class so a
+    message that no engine rule concerns (PowerMeasurement, a status) is passed by flags."""
+
+    name: str
+    """The wire message_type."""
+    revocable: bool
+    instruction: bool
+    judged: bool
+    """``_judge`` has a rule for it (SelectControlType, InstructionStatusUpdate, RevokeObject)."""
+    handshake: bool
+    """Handshake or HandshakeResponse: may decide whether the handshake can complete."""
+    owned: bool
+    """Handshake, HandshakeResponse, SessionRequest: the application handler is not consulted."""
+    acts: bool
+    """Accepting it changes the session beyond the answer (a branch of ``_accept``)."""
+    allowed: dict[tuple[EnergyManagementRole, State, ControlType | None], Finding | None]
+    """The phase table's verdict per sender, state and active control type (``check_allowed``
+    depends on nothing else; at most a few dozen keys)."""
+
+
+_TRAITS: dict[type[S2Message], _Traits] = {}
+_UNKNOWN: Final = object()
+
+
+def _traits(cls: type[S2Message]) -> _Traits:
+    traits = _TRAITS.get(cls)
+    if traits is None:
+        name = message_type_of(cls)
+        traits = _TRAITS[cls] = _Traits(
+            name=name,
+            revocable=MESSAGE_INFO[name].revocable,
+            instruction=name in INSTRUCTION_TYPES,
+            judged=issubclass(cls, _JUDGED),
+            handshake=issubclass(cls, (Handshake, HandshakeResponse)),
+            owned=issubclass(cls, _SESSION_MESSAGES),
+            acts=issubclass(cls, _ACTING),
+            allowed={},
+        )
+    return traits
 
 
 class State(Enum):
@@ -158,6 +207,10 @@ class State(Enum):
     CLOSING = "closing"
     """A SessionRequest was sent or received; the last answers are awaited up to ``close_grace``."""
     CLOSED = "closed"
+
+    # members are singletons compared by identity: hashing them by identity (in C) instead of by
+    # name (a Python call) makes the ALLOWS lookups on every received message cheap
+    __hash__ = object.__hash__
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +405,7 @@ class Session:
 
     def receive(self, data: str | bytes, now: datetime) -> None:
         """Handle one frame from the peer; its answer (if any) is queued before this returns."""
-        if not self.started:
+        if self.state is State.NEW:
             self.start(now)
         try:
             message = self._codec.decode(data)
@@ -374,7 +427,8 @@ class Session:
         for checker errors), SessionClosedError (closed or closing), OutstandingLimitError. A
         SessionRequest, once queued, makes the session ``closing`` (see ``close``).
         """
-        mtype = message_type_of(type(message))
+        traits = _TRAITS.get(type(message)) or _traits(type(message))
+        mtype = traits.name
         if not ALLOWS[self.state].send:
             raise SessionClosedError(f"the session is {self.state.value} ({self.close_reason}); {mtype} was not sent")
         if isinstance(message, _ENGINE_OWNED):
@@ -390,23 +444,26 @@ class Session:
                 f"{len(self._ledger)} messages await a ReceptionStatus (limit {self.max_outstanding}); "
                 f"{mtype} was not sent"
             )
-        refusal = check_allowed(mtype, self.role, self.phase, self.active_control_type)
+        refusal = self._allowed(traits, self.role)
         if refusal is not None:
             raise refusal.error()
-        for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
-            raise problem.error()
+        if traits.judged:
+            for problem in self._judge(message, self.role):  # strict on what we write: warnings refuse too
+                raise problem.error()
         warnings: tuple[str, ...] = ()
         if self.checker is not None:
             errors, warnings = _split(self.checker.check(message, self._out_dir, now))
             if errors:
                 raise _violation(errors)
-        self.start(now)  # a no-op once started; keeps our Handshake ahead of this message
+        if self.state is State.NEW:
+            self.start(now)  # keeps our Handshake ahead of this message
         self._frames.append(frame)
         self._ledger.add(message_id, message, frame, now + self.ack_timeout)
-        self._checker_apply(message, self._out_dir, now)
+        if self.checker is not None:
+            self._checker_apply(message, self._out_dir, now)
         if warnings:
             self._events.append(ContentWarning(message, self._out_dir, warnings))
-        self._after_sent(message, now)
+        self._after_sent(message, traits, now)
 
     def data_to_send(self) -> list[str]:
         """Drain the text frames to write, in order."""
@@ -493,33 +550,45 @@ class Session:
 
     def _on_message(self, message: S2Message, raw: str | bytes, now: datetime) -> None:
         subject = _message_id(message)
-        if self.closing and self._closing_request is not None:
+        if self.state is State.CLOSING and self._closing_request is not None:
             # it crossed our SessionRequest (the peer sent it before it could know): acknowledged, not acted on
             self._answer(subject, RS.OK, None, now)
             return
-        mtype = message_type_of(type(message))
-        refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
+        traits = _TRAITS.get(type(message)) or _traits(type(message))
+        refusal = self._allowed(traits, self.peer_role)
         if refusal is not None:
             self._reject(refusal.error(), raw, subject, message, now)
             return
-        decisive = self._decides_handshake(message)
+        decisive = traits.handshake and self._decides_handshake(message)
         error: StatusError | None = self._judge_handshake(message) if decisive else None
-        problems = self._judge(message, self.peer_role)
-        engine_warnings = tuple(p.diagnostic for p in problems if not p.is_error)
-        if error is None:
-            error = next((p.error() for p in problems if p.is_error), None)
+        engine_warnings: tuple[str, ...] = ()
+        if traits.judged:
+            problems = self._judge(message, self.peer_role)
+            if problems:
+                engine_warnings = tuple(p.diagnostic for p in problems if not p.is_error)
+                if error is None:
+                    error = next((p.error() for p in problems if p.is_error), None)
         warnings: tuple[str, ...] = ()
-        if error is None:
+        if error is None and self.checker is not None:
             error, warnings = self._check_incoming(message, now)
-        if error is None and self.handler is not None and not isinstance(message, _SESSION_MESSAGES):
+        if error is None and self.handler is not None and not traits.owned:
             error = self._call_handler(message)
         if error is None:
-            self._accept(message, subject, engine_warnings + warnings, now)
+            self._accept(message, subject, engine_warnings + warnings if engine_warnings else warnings, now, traits)
             return
         self._reject(error, raw, subject, message, now)
         if decisive and error.status is RS.INVALID_CONTENT and not self.closed:
             # the handshake cannot complete any more: end cleanly instead of waiting for a timeout
             self.close(f"handshake failed: {error.diagnostic}", now, terminate=True)
+
+    def _allowed(self, traits: _Traits, sender: EnergyManagementRole) -> Finding | None:
+        """The phase table's verdict on ``sender`` sending a message of this class now (cached per state)."""
+        key = (sender, self.state, self.active_control_type)
+        verdict = traits.allowed.get(key, _UNKNOWN)
+        if verdict is _UNKNOWN:
+            verdict = check_allowed(traits.name, sender, ALLOWS[self.state].phase, self.active_control_type)
+            traits.allowed[key] = verdict
+        return verdict  # type: ignore[return-value]
 
     def _decides_handshake(self, message: S2Message) -> bool:
         """The peer's Handshake (a CEM answers it) or the HandshakeResponse (for an RM): refusing
@@ -557,10 +626,13 @@ class Session:
         if self.checker is None:
             return None, ()
         try:
-            errors, warnings = _split(self.checker.check(message, self._in_dir, now))
+            findings = self.checker.check(message, self._in_dir, now)
         except Exception as exc:
             self._events.append(CallbackFailed("checker", message, exc))
             return TemporaryError(f"the receiver could not check the message ({type(exc).__name__})"), ()
+        if not findings:  # the common case
+            return None, ()
+        errors, warnings = _split(findings)
         return (_violation(errors) if errors else None), warnings
 
     def _call_handler(self, message: S2Message) -> StatusError | None:
@@ -583,17 +655,21 @@ class Session:
         if error.status is RS.PERMANENT_ERROR:
             self._mark_closed(f"we answered PERMANENT_ERROR: {diagnostic}", by_peer=False)
 
-    def _accept(self, message: S2Message, subject: str, warnings: tuple[str, ...], now: datetime) -> None:
+    def _accept(
+        self, message: S2Message, subject: str, warnings: tuple[str, ...], now: datetime, traits: _Traits
+    ) -> None:
         self._answer(subject, RS.OK, None, now)
-        self._checker_apply(message, self._in_dir, now)
+        if self.checker is not None:
+            self._checker_apply(message, self._in_dir, now)
         if warnings:
             self._events.append(ContentWarning(message, self._in_dir, warnings))
         self._events.append(MessageReceived(message))
-        mtype = message_type_of(type(message))
-        if MESSAGE_INFO[mtype].revocable:
-            self._theirs.add(mtype, object_id_of(message))
-        if mtype in INSTRUCTION_TYPES:
+        if traits.revocable:
+            self._theirs.add(traits.name, object_id_of(message))
+        if traits.instruction:
             self._instructions.register(object_id_of(message))
+        if not traits.acts:
+            return
         if isinstance(message, Handshake):
             self.peer_versions = (
                 tuple(message.supported_protocol_versions) if message.supported_protocol_versions is not UNSET else None
@@ -628,7 +704,8 @@ class Session:
                 self._mark_closed(reason, True, reconnect)
 
     def _on_reception_status(self, status: ReceptionStatus, now: datetime) -> None:
-        self._checker_apply(status, self._in_dir, now)
+        if self.checker is not None:
+            self._checker_apply(status, self._in_dir, now)
         subject = status.subject_message_id
         kind, entry, message = self._ledger.lookup(subject)
         if kind is Lookup.AWAITING and entry is not None:
@@ -652,7 +729,7 @@ class Session:
             self._events.append(UnsolicitedReceptionStatus(status))
         else:
             self._events.append(DuplicateReceptionStatus(status))
-        if self.closing:
+        if self.state is State.CLOSING:
             if self._closing_request is None:
                 if not self._ledger:
                     self._finish_closing()  # the last answer the peer owed us arrived
@@ -687,12 +764,13 @@ class Session:
             return [] if wrong is None else [wrong]
         return []
 
-    def _after_sent(self, message: S2Message, now: datetime) -> None:
-        mtype = message_type_of(type(message))
-        if MESSAGE_INFO[mtype].revocable:
-            self._ours.add(mtype, object_id_of(message))
-        if mtype in INSTRUCTION_TYPES:
+    def _after_sent(self, message: S2Message, traits: _Traits, now: datetime) -> None:
+        if traits.revocable:
+            self._ours.add(traits.name, object_id_of(message))
+        if traits.instruction:
             self._instructions.register(object_id_of(message))
+        if not traits.acts:
+            return
         if isinstance(message, ResourceManagerDetails):
             self.details = message
         elif isinstance(message, InstructionStatusUpdate):
@@ -725,13 +803,14 @@ class Session:
     # --- writing -------------------------------------------------------------------------------
 
     def _answer(self, subject: str, status: ReceptionStatusValues, diagnostic: str | None, now: datetime) -> None:
-        answer = ReceptionStatus(subject_message_id=subject, status=status, diagnostic_label=diagnostic or UNSET)
         if diagnostic is None and _ID_RE.match(subject):
-            # the hot path: an id needs no JSON escaping, so the frame is written directly
-            self._frames.append(
-                f'{{"message_type":"ReceptionStatus","subject_message_id":"{subject}","status":"{status.value}"}}'
-            )
+            # the hot path: an id needs no JSON escaping, so the frame is written from a template
+            self._frames.append(_STATUS_HEAD + subject + _STATUS_TAILS[status])
+            if self.checker is None:
+                return
+            answer = ReceptionStatus(subject_message_id=subject, status=status)
         else:
+            answer = ReceptionStatus(subject_message_id=subject, status=status, diagnostic_label=diagnostic or UNSET)
             self._frames.append(self._codec.encode(answer).decode())
         self._checker_apply(answer, self._out_dir, now)
 
@@ -809,6 +888,18 @@ class Session:
 
 _SESSION_MESSAGES = (Handshake, HandshakeResponse, SessionRequest)
 """Owned by the engine: the application handler is not consulted about them."""
+_JUDGED = (SelectControlType, InstructionStatusUpdate, RevokeObject)
+"""The classes ``_judge`` has a rule for."""
+_ACTING = (
+    Handshake,
+    HandshakeResponse,
+    ResourceManagerDetails,
+    SelectControlType,
+    InstructionStatusUpdate,
+    RevokeObject,
+    SessionRequest,
+)
+"""The classes whose acceptance ``_accept`` acts on beyond the answer."""
 
 
 def _split(findings: Sequence[Finding]) -> tuple[list[Finding], tuple[str, ...]]:

@@ -91,6 +91,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_REUSE_FOR = 0.001  # seconds during which frames received with the default clock share one reading
+_last_reading: tuple[float, datetime] = (-1.0, datetime.min.replace(tzinfo=UTC))
+
+
+def _received_at() -> datetime:
+    """:func:`utc_now` for a received frame, read at most once a millisecond: frames read back to
+    back get the same time (building an aware datetime costs more than handling a small frame)."""
+    global _last_reading
+    mono = time.monotonic()
+    last = _last_reading
+    if mono - last[0] < _REUSE_FOR:
+        return last[1]
+    now = datetime.now(UTC)
+    _last_reading = (mono, now)
+    return now
+
+
 class Driver:
     """Drives ``engine`` over ``channel``; see :func:`drive`. Keep it to call ``wakeup`` or ``stop``."""
 
@@ -268,6 +285,7 @@ class Driver:
             limiter = self._limiter
             throttled_since: float | None = None
             streak = 0
+            clock = _received_at if self._clock is utc_now else self._clock
             while True:
                 if limiter is not None and not getattr(self.engine, "closing", False):
                     now = time.monotonic()
@@ -290,7 +308,7 @@ class Driver:
                 if data is None:
                     self._peer_closed = True
                     return
-                self.engine.receive(data, self._clock())
+                self.engine.receive(data, clock())
                 await self._flush()
                 if self.engine.closed:
                     return
@@ -353,10 +371,11 @@ class Driver:
                     return
         finally:
             self._flushing = False
-            waiters, self._flush_waiters = self._flush_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            if self._flush_waiters:
+                waiters, self._flush_waiters = self._flush_waiters, []
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     async def _write(self, frames: Sequence[str]) -> None:
         """Write, bounded by ``write_timeout``: a watchdog armed at most once per period (a timer
@@ -368,7 +387,10 @@ class Driver:
         if self._write_watch is None:
             self._write_watch = asyncio.get_running_loop().call_later(self._write_timeout, self._watch_write)
         try:
-            await self._write_frames(frames)
+            if len(frames) == 1:  # the usual case: one answer, one coroutine fewer
+                await self.channel.send_text(frames[0])
+            else:
+                await self._write_frames(frames)
         except Exception:
             if self._write_timed_out:
                 raise self._write_timeout_error() from None
