@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from builders import CEM, RM, frame, power_measurement
+from builders import CEM, RM, frame
 from s2ws.errors import ChannelClosed
+from s2ws.messages import Handshake
 from s2ws.session import HandshakeCompleted, ReceptionStatusReceived, Session, SessionClosed
 from s2ws.transport import Connection, Driver, drive, memory_pair
 from s2ws.transport.channel import close_reason_bytes
@@ -259,9 +260,10 @@ async def test_unanswered_terminate_closes_the_socket_when_the_grace_ends() -> N
         connection.close(1000, "bye")
         assert json.loads(await far.receive() or "")["request"] == "TERMINATE"
         # a peer that never answers SessionRequest: the driver still reads, the engine still answers
-        await far.send_text(frame(power_measurement("pm-1")))
+        # (the RM's Handshake crossed the TERMINATE: acknowledged, not acted on)
+        await far.send_text(frame(Handshake(message_id="hs-1", role=RM, supported_protocol_versions=["0.0.2-beta"])))
         answer = json.loads(await far.receive() or "")
-        assert answer["subject_message_id"] == "pm-1" and answer["status"] == "OK"  # it crossed the TERMINATE
+        assert answer["subject_message_id"] == "hs-1" and answer["status"] == "OK"  # it crossed the TERMINATE
         assert cem.closing and not cem.closed and not far.closed
         clock.now = T0 + timedelta(seconds=2)
         connection.wakeup()

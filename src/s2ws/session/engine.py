@@ -32,9 +32,11 @@ waits for that one answer. The answer (whatever its status) closes it; so does t
 and ``close(..., terminate=False)`` (the transport saw the socket close). While closing, a
 ReceptionStatus for one of our earlier messages is still matched and reported, but changes nothing
 (no retry, no control type switch); any other message crossed our SessionRequest (the peer sent it
-before it could know) and is answered OK without being acted on, a SessionRequest of the peer that
-crossed ours included, so each side gets one answer per message and nobody is blamed for the
-crossing; undecodable frames as always. Once closed, the phase table answers (INVALID_CONTENT,
+before it could know), so it is judged and taken as if it had arrived just before the request: an
+InstructionStatusUpdate answered OK is recorded (``InstructionStatusChanged``), nothing the peer
+reported in time is lost, and nobody is blamed for the crossing. A Handshake or SessionRequest of
+the peer that crossed ours is answered OK without being acted on, so each side gets one answer per
+message; undecodable frames as always. Once closed, the phase table answers (INVALID_CONTENT,
 S2-SESSION-004). Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
 actual close.
 
@@ -493,12 +495,17 @@ class Session:
 
     def _on_message(self, message: S2Message, raw: str | bytes, now: datetime) -> None:
         subject = _message_id(message)
+        phase = self.phase
         if self.closing and self._closing_request is not None:
-            # it crossed our SessionRequest (the peer sent it before it could know): acknowledged, not acted on
-            self._answer(subject, RS.OK, None, now)
-            return
+            # it crossed our SessionRequest: the peer sent it before it could know, so it is judged as
+            # if it had arrived just before (a status it reports is not lost); a Handshake or a
+            # SessionRequest of its own is acknowledged without being acted on
+            if isinstance(message, _SESSION_MESSAGES):
+                self._answer(subject, RS.OK, None, now)
+                return
+            phase = Phase.INITIALIZED if self.selected_version is not None else Phase.HANDSHAKE
         mtype = message_type_of(type(message))
-        refusal = check_allowed(mtype, self.peer_role, self.phase, self.active_control_type)
+        refusal = check_allowed(mtype, self.peer_role, phase, self.active_control_type)
         if refusal is not None:
             self._reject(refusal.error(), raw, subject, message, now)
             return
