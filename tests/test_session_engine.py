@@ -919,6 +919,63 @@ class _Checker:
         self.applied.append((direction, message.__struct_config__.tag or ""))  # type: ignore[arg-type]
 
 
+def test_a_fault_while_judging_a_frame_is_answered_and_the_session_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bad input never crashes a session: whatever raises inside the engine while a frame is judged
+    (here one of its own rules), the peer gets one answer naming the message, the application an
+    event, and the next frame is judged as usual."""
+    import s2ws.session.engine as engine_module
+
+    pair = Pair.create()
+    pair.initialize(control_type=None)
+
+    def explode(*args: object) -> list[object]:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(engine_module, "judge_select", explode)
+    select = SelectControlType(message_id="sct-1", control_type=ControlType.FILL_RATE_BASED_CONTROL)
+    pair.rm.receive(frame(select), T0)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert (answer["subject_message_id"], answer["status"]) == ("sct-1", "TEMPORARY_ERROR")
+    assert answer["diagnostic_label"] == "the receiver failed to judge the SelectControlType (OverflowError)"
+    (failed,) = of_type(pair.rm.events(), CallbackFailed)
+    assert failed.where == "engine" and failed.message == select and isinstance(failed.error, OverflowError)
+    assert not pair.rm.closed and not pair.rm.closing
+    pair.rm.receive(frame(power_measurement("pm-next")), T0)  # wrong sender: judged as usual
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-001")
+
+
+def test_a_fault_after_the_answer_is_not_answered_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = Pair.create()
+    pair.initialize(control_type=None)
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("bookkeeping failed")
+
+    monkeypatch.setattr(Session, "_activate", explode)  # runs after the OK is queued
+    pair.rm.receive(frame(SelectControlType(message_id="sct-2", control_type=ControlType.NO_SELECTION)), T0)
+    assert [(a["subject_message_id"], a["status"]) for a in reception_statuses(pair.rm.data_to_send())] == [
+        ("sct-2", "OK")
+    ]
+    assert [e.where for e in of_type(pair.rm.events(), CallbackFailed)] == ["engine"]
+
+
+def test_a_fault_while_taking_a_reception_status_is_reported_not_answered() -> None:
+    class Broken(RetryPolicy):
+        def delay(self, attempts: int) -> timedelta | None:
+            raise ValueError("no delay for you")
+
+    pair = Pair.create(cem={"handler": _fails(1, TemporaryError("busy"))[1]}, rm={"retry": Broken()})
+    pair.initialize(control_type=None)
+    pair.rm.send(power_measurement("pm-3"), T0)
+    pair.pump()  # the CEM answers TEMPORARY_ERROR; asking the policy for a delay raises
+    (failed,) = of_type(pair.rm_events, CallbackFailed)
+    assert failed.where == "engine" and isinstance(failed.error, ValueError)
+    assert not pair.rm.closed
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered  # nothing answered twice, and no answer to an answer
+
+
 def test_checker_errors_warnings_and_apply() -> None:
     cem_checker, rm_checker = _Checker(), _Checker()
     pair = Pair.create(cem={"checker": cem_checker}, rm={"checker": rm_checker})

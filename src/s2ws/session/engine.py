@@ -22,7 +22,9 @@ Strict in what we write, lenient in what we accept: a rule the catalogue rates a
 
 An unexpected exception from the application's handler is answered TEMPORARY_ERROR, not
 PERMANENT_ERROR: it is a fault of the receiver, not of the message, so the peer may try again
-(bounded by its retry policy) and a bug in one handler does not end the session.
+(bounded by its retry policy) and a bug in one handler does not end the session. The same holds
+for the checker and for the engine's own judging (``CallbackFailed`` says where): whatever raises
+while a frame is judged, the peer gets one answer naming the message and the session goes on.
 
 Ending the session ourselves: a SessionRequest (``close(..., terminate=True)`` or ``send``) is a
 message like any other and the peer owes it a ReceptionStatus, so the session does not close the
@@ -225,6 +227,7 @@ class Session:
     # one instance per connection, tens of thousands on a CEM: slots instead of a per-instance dict
     # (with more than 30 attributes the dict stops sharing its keys and costs over a KiB each)
     __slots__ = (
+        "_answered",
         "_close_deadline",
         "_closing_by_peer",
         "_closing_reconnect",
@@ -308,6 +311,7 @@ class Session:
         self._in_dir = direction_of(self.peer_role)
         self._codec: Codec = get_codec(self.versions[0])
         self._handshake_deadline: datetime | None = None
+        self._answered: str | None = None  # the subject of the last answer queued, while a frame is judged
         self._closing_request: str | None = None
         self._close_deadline: datetime | None = None
         self._closing_by_peer = False
@@ -364,10 +368,14 @@ class Session:
         except Exception as exc:  # a decoder fault must not end the session: refuse the frame
             self._on_undecodable(data, InvalidData(f"the frame could not be decoded ({type(exc).__name__})"), now)
             return
-        if isinstance(message, ReceptionStatus):
-            self._on_reception_status(message, now)
-        else:
-            self._on_message(message, data, now)
+        self._answered = None
+        try:
+            if isinstance(message, ReceptionStatus):
+                self._on_reception_status(message, now)
+            else:
+                self._on_message(message, data, now)
+        except Exception as exc:  # a fault of ours while judging must not end the session
+            self._on_fault(message, exc, now)
 
     def send(self, message: S2Message, now: datetime) -> None:
         """Validate and queue one of our messages, or raise and send nothing.
@@ -527,6 +535,19 @@ class Session:
         if decisive and error.status is RS.INVALID_CONTENT and not self.closed:
             # the handshake cannot complete any more: end cleanly instead of waiting for a timeout
             self.close(f"handshake failed: {error.diagnostic}", now, terminate=True)
+
+    def _on_fault(self, message: S2Message, exc: Exception, now: datetime) -> None:
+        """Judging ``message`` raised (a bug on our side, or input no rule foresaw): report it, and
+        answer TEMPORARY_ERROR naming the message unless it was answered already."""
+        self._events.append(CallbackFailed("engine", message, exc))
+        if isinstance(message, ReceptionStatus) or self.closed:
+            return
+        subject = _message_id(message)
+        if self._answered != subject:
+            mtype = message_type_of(type(message))
+            self._answer(
+                subject, RS.TEMPORARY_ERROR, f"the receiver failed to judge the {mtype} ({type(exc).__name__})", now
+            )
 
     def _decides_handshake(self, message: S2Message) -> bool:
         """The peer's Handshake (a CEM answers it) or the HandshakeResponse (for an RM): refusing
@@ -732,6 +753,7 @@ class Session:
     # --- writing -------------------------------------------------------------------------------
 
     def _answer(self, subject: str, status: ReceptionStatusValues, diagnostic: str | None, now: datetime) -> None:
+        self._answered = subject
         answer = ReceptionStatus(subject_message_id=subject, status=status, diagnostic_label=diagnostic or UNSET)
         if diagnostic is None and _ID_RE.match(subject):
             # the hot path: an id needs no JSON escaping, so the frame is written directly
