@@ -540,8 +540,8 @@ class Session:
         """Judging ``message`` raised (a bug on our side, or input no rule foresaw): report it, and
         answer TEMPORARY_ERROR naming the message unless it was answered already."""
         self._events.append(CallbackFailed("engine", message, exc))
-        if isinstance(message, ReceptionStatus) or self.closed:
-            return
+        if isinstance(message, ReceptionStatus):
+            return  # never answered
         subject = _message_id(message)
         if self._answered != subject:
             mtype = message_type_of(type(message))
