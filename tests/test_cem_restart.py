@@ -85,8 +85,8 @@ def instructions_sent(frames: list[Any]) -> list[tuple[str, str]]:
 
 
 def last_statuses(frames: list[Any]) -> dict[str, str]:
-    """Instruction id -> the last status the RM reported and the CEM took (answered OK); an update
-    that crossed the CEM's TERMINATE is answered INVALID_CONTENT and is not the CEM's view."""
+    """Instruction id -> the last status the RM reported and the CEM took (answered OK); one that
+    crossed the CEM's TERMINATE at its shutdown is answered OK and taken like any other."""
     accepted = {
         (frame.session, str(frame.message["subject_message_id"]))
         for frame in frames

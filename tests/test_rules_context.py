@@ -865,6 +865,27 @@ def test_an_undone_phase_change_reopens_the_phase_table() -> None:
     assert s.check(RM_TO_CEM, details()) == ["S2-SESSION-004"]
 
 
+def test_what_crosses_a_session_request_is_judged_in_the_phase_before_it() -> None:
+    """The CEM's SessionRequest is on its way: what the RM sent before it read it crossed it and
+    breaks no rule; once the RM has answered the request, nothing more may come from it."""
+    s = ready()
+    request = s.send(CEM_TO_RM, session_request(), answer=None)
+    assert s.check(RM_TO_CEM, measurement()) == []
+    assert s.check(CEM_TO_RM, select(CT.NO_SELECTION)) == ["S2-SESSION-004"]  # the sender is done
+    s.rm(measurement())
+    s.context.apply(reception(request.message_id), RM_TO_CEM, T0)
+    assert s.check(RM_TO_CEM, measurement()) == ["S2-SESSION-004"]
+    assert s.context.phase is Phase.CLOSED and s.context.crossing is None
+
+
+def test_a_refused_session_request_reopens_both_directions() -> None:
+    s = ready()
+    request = s.send(CEM_TO_RM, session_request(), answer=None)
+    s.context.apply(reception(request.message_id, ReceptionStatusValues.INVALID_CONTENT), RM_TO_CEM, T0)
+    assert s.context.phase is Phase.INITIALIZED and s.context.crossing is None
+    assert s.check(RM_TO_CEM, measurement()) == [] and s.check(CEM_TO_RM, select(CT.NO_SELECTION)) == []
+
+
 def test_an_undone_instruction_is_gone_from_every_table() -> None:
     s = ready(FRBC)
     refused = s.send(

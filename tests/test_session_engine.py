@@ -545,7 +545,11 @@ def test_frames_while_closing_are_answered_by_the_phase_table() -> None:
         (NIL_ID, "INVALID_DATA"),
         ("sr-rm", "OK"),
     ]
-    assert [type(e) for e in cem.events()] == [RejectedIncoming]
+    # the measurement is taken (the RM sent it in time); the RM's own TERMINATE changes nothing
+    events = cem.events()
+    assert [type(e) for e in events] == [MessageReceived, RejectedIncoming]
+    assert isinstance(events[0], MessageReceived) and isinstance(events[0].message, PowerMeasurement)
+    assert events[0].message.message_id == "pm-late"
     assert cem.closing and not cem.reconnect_requested
     # the answer to an earlier message is still matched, and changes nothing: no retry
     cem.receive(_answer(instruction.message_id, ReceptionStatusValues.TEMPORARY_ERROR), T0)
@@ -641,6 +645,54 @@ def test_the_cem_answers_what_crossed_its_terminate_and_both_sides_close_cleanly
     rm_kinds = [type(e) for e in pair.rm_events]
     assert rm_kinds.index(SessionClosed) > rm_kinds.index(SessionRequestReceived)
     assert of_type(pair.rm_events, ReceptionStatusReceived)[-1].subject == "pm-crossing"
+
+
+def test_an_instruction_status_that_crossed_the_cems_terminate_is_taken_not_only_answered() -> None:
+    """Nothing lost: the RM reported SUCCEEDED before it could see the CEM's TERMINATE. The CEM
+    answers OK, so it must also take the status (its event is what the history records)."""
+    pair = Pair.create()
+    pair.initialize()
+    instruction = frbc_instruction_om1()
+    pair.cem.send(instruction, T0)
+    pair.pump()
+    pair.rm.send(status_update(instruction.id, S.SUCCEEDED), T0)
+    pair.cem.close("maintenance", T0, terminate=True)
+    pair.pump()  # the status reaches the CEM while its TERMINATE reaches the RM
+    assert pair.cem.closed and pair.rm.closed
+    changed = of_type(pair.cem_events, InstructionStatusChanged)
+    assert changed == [InstructionStatusChanged(instruction.id, S.SUCCEEDED, None)]
+    assert pair.cem.instruction_status(instruction.id) is S.SUCCEEDED
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered
+    (update,) = [doc for _, doc in pair.decoded() if doc["message_type"] == "InstructionStatusUpdate"]
+    (answer,) = [doc for _, doc in pair.decoded() if doc.get("subject_message_id") == update["message_id"]]
+    assert answer["status"] == "OK"
+    assert of_type(pair.cem_events, SessionClosed) == [SessionClosed("maintenance", by_peer=False)]
+
+
+def test_what_crosses_a_terminate_is_judged_as_just_before_it() -> None:
+    pair = Pair.create()
+    pair.initialize()
+    cem = pair.cem
+    cem.close("maintenance", T0, terminate=True)
+    cem.data_to_send()
+    cem.events()
+    cem.receive(frame(status_update("never-sent", S.ACCEPTED)), T0)  # content still checked
+    (answer,) = reception_statuses(cem.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-INSTR-001")
+    assert [type(e) for e in cem.events()] == [RejectedIncoming] and cem.closing
+
+
+def test_a_handshake_that_crosses_a_terminate_is_answered_not_acted_on() -> None:
+    cem = Session(CEM)
+    cem.start(T0)
+    cem.close("not today", T0, terminate=True)
+    cem.data_to_send()
+    cem.events()
+    cem.receive(frame(Handshake(message_id="hs-rm", role=RM, supported_protocol_versions=["0.0.2-beta"])), T0)
+    (answer,) = reception_statuses(cem.data_to_send())
+    assert answer["subject_message_id"] == "hs-rm" and answer["status"] == "OK"
+    assert cem.data_to_send() == [] and cem.events() == [] and cem.selected_version is None and cem.closing
 
 
 def test_a_peers_request_closes_when_the_grace_ends_without_the_answers() -> None:
@@ -865,6 +917,63 @@ class _Checker:
 
     def apply(self, message: S2Message, direction: str, now: datetime) -> None:
         self.applied.append((direction, message.__struct_config__.tag or ""))  # type: ignore[arg-type]
+
+
+def test_a_fault_while_judging_a_frame_is_answered_and_the_session_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bad input never crashes a session: whatever raises inside the engine while a frame is judged
+    (here one of its own rules), the peer gets one answer naming the message, the application an
+    event, and the next frame is judged as usual."""
+    import s2ws.session.engine as engine_module
+
+    pair = Pair.create()
+    pair.initialize(control_type=None)
+
+    def explode(*args: object) -> list[object]:
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(engine_module, "judge_select", explode)
+    select = SelectControlType(message_id="sct-1", control_type=ControlType.FILL_RATE_BASED_CONTROL)
+    pair.rm.receive(frame(select), T0)
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert (answer["subject_message_id"], answer["status"]) == ("sct-1", "TEMPORARY_ERROR")
+    assert answer["diagnostic_label"] == "the receiver failed to judge the SelectControlType (OverflowError)"
+    (failed,) = of_type(pair.rm.events(), CallbackFailed)
+    assert failed.where == "engine" and failed.message == select and isinstance(failed.error, OverflowError)
+    assert not pair.rm.closed and not pair.rm.closing
+    pair.rm.receive(frame(power_measurement("pm-next")), T0)  # wrong sender: judged as usual
+    (answer,) = reception_statuses(pair.rm.data_to_send())
+    assert answer["status"] == "INVALID_CONTENT" and answer["diagnostic_label"].startswith("S2-SESSION-001")
+
+
+def test_a_fault_after_the_answer_is_not_answered_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = Pair.create()
+    pair.initialize(control_type=None)
+
+    def explode(*args: object) -> None:
+        raise RuntimeError("bookkeeping failed")
+
+    monkeypatch.setattr(Session, "_activate", explode)  # runs after the OK is queued
+    pair.rm.receive(frame(SelectControlType(message_id="sct-2", control_type=ControlType.NO_SELECTION)), T0)
+    assert [(a["subject_message_id"], a["status"]) for a in reception_statuses(pair.rm.data_to_send())] == [
+        ("sct-2", "OK")
+    ]
+    assert [e.where for e in of_type(pair.rm.events(), CallbackFailed)] == ["engine"]
+
+
+def test_a_fault_while_taking_a_reception_status_is_reported_not_answered() -> None:
+    class Broken(RetryPolicy):
+        def delay(self, attempts: int) -> timedelta | None:
+            raise ValueError("no delay for you")
+
+    pair = Pair.create(cem={"handler": _fails(1, TemporaryError("busy"))[1]}, rm={"retry": Broken()})
+    pair.initialize(control_type=None)
+    pair.rm.send(power_measurement("pm-3"), T0)
+    pair.pump()  # the CEM answers TEMPORARY_ERROR; asking the policy for a delay raises
+    (failed,) = of_type(pair.rm_events, CallbackFailed)
+    assert failed.where == "engine" and isinstance(failed.error, ValueError)
+    assert not pair.rm.closed
+    sent, answered = answers_by_subject(pair.transcript)
+    assert sent == answered  # nothing answered twice, and no answer to an answer
 
 
 def test_checker_errors_warnings_and_apply() -> None:

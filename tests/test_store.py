@@ -79,6 +79,27 @@ def test_unfinished_instructions_are_found_and_survive_retention(tmp_path: Path)
         assert history.messages() == []
 
 
+def test_a_status_recorded_before_its_instruction_is_not_lost(tmp_path: Path) -> None:
+    """The status may be queued first (another caller, another order): the row still gets it."""
+    with History(tmp_path / "h.db", retention=timedelta(hours=1)) as history:
+        history.record_status("early", "ACCEPTED", at(170))
+        history.record_status("early", "STARTED", at(171))
+        history.record_status("gone", "SUCCEEDED", at(0))  # an old status of an instruction pruned long ago
+        history.prune(at(180))  # between the statuses and their instruction row
+        history.record_instruction("early", "s", "r", "OMBC.Instruction", "{}", at(169), at(175))
+        history.record_instruction("plain", "s", "r", "OMBC.Instruction", "{}", at(172), at(175))
+        history.flush()
+        early, plain = history.instructions()
+        assert early.id == "early" and early.status == "STARTED" and early.status_at == at(171)
+        assert [c.status for c in early.timeline] == ["ACCEPTED", "STARTED"]
+        assert plain.status is None and plain.timeline == ()
+        history.record_status("early", "SUCCEEDED", at(176))
+        history.record_instruction("early", "s", "r", "OMBC.Instruction", "{}", at(169), at(175))  # again: no change
+        history.flush()
+        assert history.last_statuses() == {"early": "SUCCEEDED", "plain": None}
+        assert history._read("SELECT COUNT(*) FROM instruction_statuses WHERE instruction_id = 'gone'") == [(0,)]
+
+
 def test_measurements_in_a_time_range_are_half_open(tmp_path: Path) -> None:
     with History(tmp_path / "h.db") as history:
         for minute in range(10):

@@ -238,3 +238,22 @@ def test_a_frame_after_its_session_ended_is_judged_as_after_the_close() -> None:
     lines += record_lines(iter([frame(99, "rm>cem", encode(late).decode()), frame(100, "cem>rm", ok(late.message_id))]))
     findings = list(iter_replay(lines))
     assert [(f.rule, f.line) for f in findings] == [("S2-SESSION-004", len(lines) - 1), ("S2-RS-005", len(lines))]
+
+
+def test_a_measurement_that_crossed_the_terminate_is_no_finding_and_one_after_the_answer_is() -> None:
+    """The CEM's transcript: its TERMINATE, then a measurement the RM sent before it read it (the CEM
+    answers OK), then the RM's answer to the TERMINATE, then one sent after that answer."""
+    frames = list(conversation(1))
+    end = SessionRequest(message_id=new_id(), request=SessionRequestType.TERMINATE)
+    crossing, late = power_measurement(value=1.0), power_measurement(value=2.0)
+    frames += [
+        frame(90, "cem>rm", encode(end).decode()),
+        frame(91, "rm>cem", encode(crossing).decode()),
+        frame(92, "cem>rm", ok(crossing.message_id)),
+        frame(93, "rm>cem", ok(end.message_id)),
+        frame(94, "rm>cem", encode(late).decode()),
+        frame(95, "cem>rm", ok(late.message_id)),
+    ]
+    lines = list(record_lines(iter(frames)))
+    findings = list(iter_replay(lines))
+    assert [(f.rule, f.line) for f in findings] == [("S2-SESSION-004", len(lines) - 1), ("S2-RS-005", len(lines))]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from builders import CEM, RM, frame, power_measurement
+from builders import CEM, RM, frame
 from s2ws.errors import ChannelClosed
+from s2ws.messages import Handshake
 from s2ws.session import HandshakeCompleted, ReceptionStatusReceived, Session, SessionClosed
 from s2ws.transport import Connection, Driver, drive, memory_pair
 from s2ws.transport.channel import close_reason_bytes
@@ -174,24 +176,33 @@ async def test_cancellation_closes_engine_and_channel() -> None:
         assert far.close_code == 1001
 
 
-async def test_failing_event_handler_ends_the_session_with_1011() -> None:
+async def test_a_failing_event_handler_is_logged_and_the_session_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    """A bug in the application's event handler is no reason to drop the peer (it used to end the
+    session with 1011): the failure is logged, the next frames are served as usual."""
     async with asyncio.timeout(5):
         near, far = memory_pair()
         engine = FakeEngine()
+        seen: list[object] = []
 
         def on_event(event: object) -> None:
+            seen.append(event)
             if event == ("frame", "boom"):
                 raise RuntimeError("handler bug")
 
-        task = asyncio.create_task(drive(engine, near, on_event))
-        assert await far.receive() == "hello"
-        await far.send_text("boom")
-        with pytest.raises(RuntimeError, match="handler bug"):
+        with caplog.at_level(logging.ERROR, logger="s2ws.transport"):
+            task = asyncio.create_task(drive(engine, near, on_event))
+            assert await far.receive() == "hello"
+            await far.send_text("boom")
+            assert await far.receive() == "echo:boom"  # frames are written before events are dispatched
+            await far.send_text("again")
+            assert await far.receive() == "echo:again"
+            assert not engine.closed
+            await far.send_text("close")
             await task
-        assert engine.closed
-        assert await far.receive() == "echo:boom"  # frames are written before events are dispatched
-        assert await far.receive() is None
-        assert far.close_code == 1011
+            assert await far.receive() is None
+        assert ("frame", "again") in seen and engine.closed
+        assert far.close_code == 1000
+        assert any("event handler failed on tuple: RuntimeError" in r.getMessage() for r in caplog.records)
 
 
 async def test_peer_gone_while_sending_is_a_peer_close() -> None:
@@ -259,9 +270,10 @@ async def test_unanswered_terminate_closes_the_socket_when_the_grace_ends() -> N
         connection.close(1000, "bye")
         assert json.loads(await far.receive() or "")["request"] == "TERMINATE"
         # a peer that never answers SessionRequest: the driver still reads, the engine still answers
-        await far.send_text(frame(power_measurement("pm-1")))
+        # (the RM's Handshake crossed the TERMINATE: acknowledged, not acted on)
+        await far.send_text(frame(Handshake(message_id="hs-1", role=RM, supported_protocol_versions=["0.0.2-beta"])))
         answer = json.loads(await far.receive() or "")
-        assert answer["subject_message_id"] == "pm-1" and answer["status"] == "OK"  # it crossed the TERMINATE
+        assert answer["subject_message_id"] == "hs-1" and answer["status"] == "OK"  # it crossed the TERMINATE
         assert cem.closing and not cem.closed and not far.closed
         clock.now = T0 + timedelta(seconds=2)
         connection.wakeup()
@@ -276,3 +288,41 @@ def test_close_reason_is_cut_to_fit_a_close_frame() -> None:
     cut = close_reason_bytes("é" * 100)
     assert len(cut) <= 123
     cut.decode("utf-8")  # never split inside a character
+
+
+async def test_an_event_handler_that_raises_loses_no_later_event_and_ends_no_session(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The RM's Handshake yields MessageReceived then HandshakeCompleted in one batch: the handler
+    raises on every MessageReceived, yet every event arrives, the session stays up, and the
+    failure is logged once."""
+    async with asyncio.timeout(5):
+        near, far = memory_pair()
+        cem, rm = Session(CEM), Session(RM)
+        events: list[object] = []
+        ready = asyncio.Event()
+
+        def on_event(event: object) -> None:
+            events.append(event)
+            if isinstance(event, HandshakeCompleted):
+                ready.set()
+            if type(event).__name__ == "MessageReceived":
+                raise RuntimeError("a bug in the application")
+
+        connection = Connection(side="server", url="memory://")
+        with caplog.at_level(logging.ERROR, logger="s2ws.transport"):
+            tasks = [
+                asyncio.create_task(Driver(cem, near, on_event, connection=connection).run()),
+                asyncio.create_task(drive(rm, far)),
+            ]
+            await ready.wait()
+            assert not cem.closed
+            cem.close("bye", datetime.now(UTC), terminate=True)
+            connection.close(1000, "bye")
+            await asyncio.gather(*tasks)
+        kinds = [type(e).__name__ for e in events]
+        assert kinds.index("HandshakeCompleted") > kinds.index("MessageReceived")
+        assert [e for e in events if isinstance(e, SessionClosed)] == [SessionClosed("bye", by_peer=False)]
+        assert far.close_code == 1000
+        lines = [r.getMessage() for r in caplog.records if "event handler failed" in r.getMessage()]
+        assert lines == ["the event handler failed on MessageReceived: RuntimeError"]

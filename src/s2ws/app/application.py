@@ -16,6 +16,7 @@ from ..session.events import SessionClosed
 from ..session.policy import RetryPolicy
 from ..transport.driver import utc_now
 from .clock import Clock
+from .describe import log_fault
 from .handle import SessionHandle
 from .handlers import Dispatcher
 from .observe import AppSession, Observer
@@ -96,12 +97,17 @@ class AppBase:
         if handle is None:
             log.debug("event for an unknown connection: %r", event)
             return
-        handle._on_event(event)
+        try:
+            handle._on_event(event)
+        except Exception as exc:  # the listeners (the history) still get the event
+            kind = f"{type(event).__name__} {type(exc).__name__}"
+            log_fault(log, f"handle {kind}", exc, "session %s: handling %s failed", handle.id[:8], kind)
         for listener in self._listeners:
             try:
                 listener(handle, event)
-            except Exception:
-                log.exception("listener %r failed", listener)
+            except Exception as exc:
+                kind = f"{type(event).__name__} {type(exc).__name__}"
+                log_fault(log, f"listener {listener!r} {kind}", exc, "listener %r failed on %s", listener, kind)
         if isinstance(event, SessionClosed):
             self._handles.pop(connection, None)
 

@@ -40,7 +40,7 @@ from ..transport.driver import Driver
 from ..transport.options import ServerOptions
 from ..transport.ws_server import Server, serve
 from .application import AppBase
-from .describe import describe_error
+from .describe import describe_error, log_fault
 from .handle import SessionHandle
 from .planners import make_view
 
@@ -85,8 +85,11 @@ class RMHandle(SessionHandle):
         if view is not None:
             try:
                 view.apply(message, now)
-            except Exception:
-                log.exception("%s: the view could not take %s", self.name, type(message).__name__)
+            except Exception as exc:
+                kind = type(message).__name__
+                log_fault(
+                    log, f"view {kind} {type(exc).__name__}", exc, "%s: the view could not take %s", self.name, kind
+                )
         super()._on_message(message, now)
 
     @property

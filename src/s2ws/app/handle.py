@@ -42,6 +42,7 @@ from ..session.events import (
 )
 from ..session.tracking import INSTRUCTION_TYPES
 from .clock import Clock
+from .describe import log_fault
 from .instructions import MAX_INSTRUCTIONS, InstructionRecord
 from .observe import AppSession
 from .worker import SessionWorker
@@ -270,8 +271,9 @@ class SessionHandle:
         elif isinstance(event, RejectedIncoming):
             log.info("session %s: answered %s: %s", self.id[:8], event.status.value, event.diagnostic)
         elif isinstance(event, CallbackFailed):
-            log.error(
-                "session %s: %s raised on %s", self.id[:8], event.where, _type(event.message), exc_info=event.error
+            kind = f"{event.where} {_type(event.message)} {type(event.error).__name__}"
+            log_fault(
+                log, kind, event.error, "session %s: %s raised on %s", self.id[:8], event.where, _type(event.message)
             )
         elif isinstance(event, ContentWarning):
             log.info("session %s: warnings on %s: %s", self.id[:8], _type(event.message), "; ".join(event.diagnostics))

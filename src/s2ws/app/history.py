@@ -33,6 +33,7 @@ from ..session.events import (
 from ..session.tracking import INSTRUCTION_TYPES
 from ..store import History, InstructionRow
 from .base import Clock, SessionHandle
+from .describe import log_fault
 from .observe import Observer
 
 if TYPE_CHECKING:
@@ -90,8 +91,9 @@ class HistoryFeed(Observer):
     def event(self, handle: SessionHandle, event: object) -> None:
         try:
             self._event(handle, event, self.clock())
-        except Exception:  # the history must never take a session down
-            log.exception("session %s: not recorded: %r", handle.id[:8], type(event).__name__)
+        except Exception as exc:  # the history must never take a session down (nor flood the log)
+            kind = type(event).__name__
+            log_fault(log, f"{kind} {type(exc).__name__}", exc, "session %s: not recorded: %s", handle.id[:8], kind)
 
     def _event(self, handle: SessionHandle, event: object, now: datetime) -> None:
         history = self.history

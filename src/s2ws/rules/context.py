@@ -86,6 +86,16 @@ DIRECTIONS: Final = {CEM_TO_RM: CEM, RM_TO_CEM: RM}
 # --- the context -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Crossing:
+    """A SessionRequest on its way: ``direction`` is the way its receiver writes, which may still
+    carry what that side sent before it read the request, judged in ``phase``."""
+
+    request: str
+    direction: str
+    phase: Phase
+
+
 @dataclass(eq=False, slots=True)
 class _Side:
     """One direction of a session: what ``check`` and ``apply`` need for every message sent
@@ -113,6 +123,10 @@ class SessionContext(ControlTypeRules):
     rules are looked up once per type, the phase table's verdict once per type and state, a
     message answered before it is applied (as the engine does) records no undo steps, and the
     content of a small message is kept as it is instead of being encoded to be fingerprinted.
+
+    A SessionRequest closes the phase table at once for its sender; its receiver may still send
+    what it sent before it read the request (the two crossed) until it answers the request, and
+    that is judged in the phase the session was in (``crossing``), as the engine does.
     """
 
     def __init__(self, profile: str = "0.0.2-beta") -> None:
@@ -125,6 +139,7 @@ class SessionContext(ControlTypeRules):
         self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
         self._phase = Phase.HANDSHAKE
         self._active: ControlType | None = None
+        self._crossing: _Crossing | None = None
         self._state_changed()
 
     @property
@@ -153,10 +168,24 @@ class SessionContext(ControlTypeRules):
         self._active = active
         self._state_changed()
 
+    @property
+    def crossing(self) -> _Crossing | None:
+        """A SessionRequest the other side has not answered yet: what that side sent before it
+        read the request crossed it, and is judged in the phase the session was in."""
+        return self._crossing
+
+    @crossing.setter
+    def crossing(self, crossing: _Crossing | None) -> None:
+        self._crossing = crossing
+        self._state_changed()
+
+    def _phase_of(self, direction: str) -> Phase:
+        crossing = self._crossing
+        return crossing.phase if crossing is not None and crossing.direction == direction else self._phase
+
     def _state_changed(self) -> None:
-        verdicts = _phase_verdicts(self._phase, self._active)
         for direction, side in self._sides.items():
-            side.verdicts = verdicts[direction]
+            side.verdicts = _phase_verdicts(self._phase_of(direction), self._active)[direction]
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -173,7 +202,8 @@ class SessionContext(ControlTypeRules):
         plan = _PLANS.get(cls) or _plan(cls)
         refusal = side.verdicts.get(cls, _MISSING)
         if refusal is _MISSING:
-            refusal = side.verdicts[cls] = check_allowed(plan.name, side.sender, self._phase, self._active)
+            phase = self._phase_of(direction)
+            refusal = side.verdicts[cls] = check_allowed(plan.name, side.sender, phase, self._active)
         out = [] if plan.single is None else plan.single(message)
         if refusal is not None:
             out.append(refusal)
@@ -216,6 +246,9 @@ class SessionContext(ControlTypeRules):
                 _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
                 if status is not _OK:
                     _run(steps)
+            crossing = self._crossing
+            if crossing is not None and crossing.request == subject and crossing.direction == direction:
+                self.crossing = None  # it read the request: from now on it sends nothing
             elif subject not in other.answered and subject != NIL_ID:
                 early = other.early
                 early[subject] = status
@@ -352,6 +385,9 @@ class SessionContext(ControlTypeRules):
     def _a_session_request(
         self, m: common.SessionRequest, sender: EnergyManagementRole, now: datetime, undo: Undo
     ) -> None:
+        if self._phase is not Phase.CLOSED and self._crossing is None:
+            receiver = RM_TO_CEM if sender is CEM else CEM_TO_RM
+            self._set_attr(self, "crossing", _Crossing(m.message_id, receiver, self._phase), undo)
         self._set_attr(self, "phase", Phase.CLOSED, undo)
 
     # --- instruction status and revocation ----------------------------------------------------

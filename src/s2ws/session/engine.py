@@ -22,7 +22,9 @@ Strict in what we write, lenient in what we accept: a rule the catalogue rates a
 
 An unexpected exception from the application's handler is answered TEMPORARY_ERROR, not
 PERMANENT_ERROR: it is a fault of the receiver, not of the message, so the peer may try again
-(bounded by its retry policy) and a bug in one handler does not end the session.
+(bounded by its retry policy) and a bug in one handler does not end the session. The same holds
+for the checker and for the engine's own judging (``CallbackFailed`` says where): whatever raises
+while a frame is judged, the peer gets one answer naming the message and the session goes on.
 
 Ending the session ourselves: a SessionRequest (``close(..., terminate=True)`` or ``send``) is a
 message like any other and the peer owes it a ReceptionStatus, so the session does not close the
@@ -32,9 +34,11 @@ waits for that one answer. The answer (whatever its status) closes it; so does t
 and ``close(..., terminate=False)`` (the transport saw the socket close). While closing, a
 ReceptionStatus for one of our earlier messages is still matched and reported, but changes nothing
 (no retry, no control type switch); any other message crossed our SessionRequest (the peer sent it
-before it could know) and is answered OK without being acted on, a SessionRequest of the peer that
-crossed ours included, so each side gets one answer per message and nobody is blamed for the
-crossing; undecodable frames as always. Once closed, the phase table answers (INVALID_CONTENT,
+before it could know), so it is judged and taken as if it had arrived just before the request: an
+InstructionStatusUpdate answered OK is recorded (``InstructionStatusChanged``), nothing the peer
+reported in time is lost, and nobody is blamed for the crossing. A Handshake or SessionRequest of
+the peer that crossed ours is answered OK without being acted on, so each side gets one answer per
+message; undecodable frames as always. Once closed, the phase table answers (INVALID_CONTENT,
 S2-SESSION-004). Timers other than ``close_grace`` no longer fire. ``SessionClosed`` comes once, at the
 actual close.
 
@@ -276,6 +280,7 @@ class Session:
     # one instance per connection, tens of thousands on a CEM: slots instead of a per-instance dict
     # (with more than 30 attributes the dict stops sharing its keys and costs over a KiB each)
     __slots__ = (
+        "_answered",
         "_close_deadline",
         "_closing_by_peer",
         "_closing_reconnect",
@@ -359,6 +364,7 @@ class Session:
         self._in_dir = direction_of(self.peer_role)
         self._codec: Codec = get_codec(self.versions[0])
         self._handshake_deadline: datetime | None = None
+        self._answered: str | None = None  # the subject of the last answer queued, while a frame is judged
         self._closing_request: str | None = None
         self._close_deadline: datetime | None = None
         self._closing_by_peer = False
@@ -415,10 +421,14 @@ class Session:
         except Exception as exc:  # a decoder fault must not end the session: refuse the frame
             self._on_undecodable(data, InvalidData(f"the frame could not be decoded ({type(exc).__name__})"), now)
             return
-        if isinstance(message, ReceptionStatus):
-            self._on_reception_status(message, now)
-        else:
-            self._on_message(message, data, now)
+        self._answered = None
+        try:
+            if isinstance(message, ReceptionStatus):
+                self._on_reception_status(message, now)
+            else:
+                self._on_message(message, data, now)
+        except Exception as exc:  # a fault of ours while judging must not end the session
+            self._on_fault(message, exc, now)
 
     def send(self, message: S2Message, now: datetime) -> None:
         """Validate and queue one of our messages, or raise and send nothing.
@@ -550,12 +560,18 @@ class Session:
 
     def _on_message(self, message: S2Message, raw: str | bytes, now: datetime) -> None:
         subject = _message_id(message)
-        if self.state is State.CLOSING and self._closing_request is not None:
-            # it crossed our SessionRequest (the peer sent it before it could know): acknowledged, not acted on
-            self._answer(subject, RS.OK, None, now)
-            return
         traits = _TRAITS.get(type(message)) or _traits(type(message))
-        refusal = self._allowed(traits, self.peer_role)
+        if self.state is State.CLOSING and self._closing_request is not None:
+            # it crossed our SessionRequest: the peer sent it before it could know, so it is judged as
+            # if it had arrived just before (a status it reports is not lost); a Handshake or a
+            # SessionRequest of its own is acknowledged without being acted on
+            if traits.owned:
+                self._answer(subject, RS.OK, None, now)
+                return
+            phase = Phase.INITIALIZED if self.selected_version is not None else Phase.HANDSHAKE
+            refusal = check_allowed(traits.name, self.peer_role, phase, self.active_control_type)
+        else:
+            refusal = self._allowed(traits, self.peer_role)
         if refusal is not None:
             self._reject(refusal.error(), raw, subject, message, now)
             return
@@ -589,6 +605,19 @@ class Session:
             verdict = check_allowed(traits.name, sender, ALLOWS[self.state].phase, self.active_control_type)
             traits.allowed[key] = verdict
         return verdict  # type: ignore[return-value]
+
+    def _on_fault(self, message: S2Message, exc: Exception, now: datetime) -> None:
+        """Judging ``message`` raised (a bug on our side, or input no rule foresaw): report it, and
+        answer TEMPORARY_ERROR naming the message unless it was answered already."""
+        self._events.append(CallbackFailed("engine", message, exc))
+        if isinstance(message, ReceptionStatus):
+            return  # never answered
+        subject = _message_id(message)
+        if self._answered != subject:
+            mtype = message_type_of(type(message))
+            self._answer(
+                subject, RS.TEMPORARY_ERROR, f"the receiver failed to judge the {mtype} ({type(exc).__name__})", now
+            )
 
     def _decides_handshake(self, message: S2Message) -> bool:
         """The peer's Handshake (a CEM answers it) or the HandshakeResponse (for an RM): refusing
@@ -803,6 +832,7 @@ class Session:
     # --- writing -------------------------------------------------------------------------------
 
     def _answer(self, subject: str, status: ReceptionStatusValues, diagnostic: str | None, now: datetime) -> None:
+        self._answered = subject
         if diagnostic is None and _ID_RE.match(subject):
             # the hot path: an id needs no JSON escaping, so the frame is written from a template
             self._frames.append(_STATUS_HEAD + subject + _STATUS_TAILS[status])

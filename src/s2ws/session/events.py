@@ -134,9 +134,10 @@ class RejectedIncoming:
 
 @dataclass(frozen=True, slots=True)
 class CallbackFailed:
-    """The application's handler or the checker raised something unexpected (a bug on our
-    side); the peer got TEMPORARY_ERROR and the session carries on. ``where`` is "handler",
-    "checker" or "checker.apply"."""
+    """The application's handler, the checker or the engine's own judging raised something
+    unexpected (a bug on our side); the peer got TEMPORARY_ERROR (unless its message was answered
+    already) and the session carries on. ``where`` is "handler", "checker", "checker.apply" or
+    "engine"."""
 
     where: str
     message: S2Message

@@ -181,7 +181,10 @@ class History:
         execution_time: datetime | None,
         plan_id: int | None = None,
     ) -> None:
-        """An instruction went out (its JSON ``message``); statuses follow with :meth:`record_status`."""
+        """An instruction went out (its JSON ``message``); statuses follow with :meth:`record_status`.
+
+        A status recorded before this row (the calls come from different places) is not lost: the
+        row takes the last one recorded."""
         self._put(
             "INSERT OR IGNORE INTO instructions (id, session_id, resource_id, message_type, execution_time, "
             "sent_at, plan_id, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -195,6 +198,12 @@ class History:
                 plan_id,
                 message,
             ),
+        )
+        self._put(
+            "UPDATE instructions SET (status, status_at) = (SELECT status, at FROM instruction_statuses "
+            "WHERE instruction_id = ?1 ORDER BY rowid DESC LIMIT 1) WHERE id = ?1 AND status IS NULL "
+            "AND EXISTS (SELECT 1 FROM instruction_statuses WHERE instruction_id = ?1)",
+            (instruction_id,),
         )
 
     def record_status(self, instruction_id: str, status: str, at: datetime) -> None:
@@ -240,7 +249,10 @@ class History:
         self._put(
             f"DELETE FROM instructions WHERE sent_at < ? AND (status IN ({finished}) OR refused IS NOT NULL)", cut
         )
-        self._put("DELETE FROM instruction_statuses WHERE instruction_id NOT IN (SELECT id FROM instructions)", ())
+        # statuses of pruned instructions; a recent one whose instruction row is still to come stays
+        self._put(
+            "DELETE FROM instruction_statuses WHERE at < ? AND instruction_id NOT IN (SELECT id FROM instructions)", cut
+        )
         self._put("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?", cut)
 
     def flush(self, timeout: float | None = 30.0) -> bool:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from ..errors import ChannelClosed
 from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, Channel
 from .connection import Connection, EngineLike
-from .guard import RateLimiter
+from .guard import LogLimiter, RateLimiter
 
 __all__ = ["Clock", "Driver", "drive", "utc_now"]
 
@@ -40,6 +40,8 @@ log = logging.getLogger("s2ws.transport")
 Clock = Callable[[], datetime]
 OnEvent = Callable[[object], Awaitable[None] | None]
 
+_faults = LogLimiter(log, interval=60.0)
+"""One line a minute per kind of failure of an event handler, however many sessions hit it."""
 _YIELD_EVERY = 8  # frames read back to back before the reader lets other sessions run
 _RATE_EXCEEDED = "the peer kept sending above its message rate"
 _POLICY_VIOLATIONS = ("the handshake did not complete", "handshake failed", _RATE_EXCEEDED)
@@ -432,13 +434,19 @@ class Driver:
         return bool(events)
 
     async def _dispatch(self, events: Sequence[object]) -> None:
+        """Each event to ``on_event``, in order; one that raises is logged (rate-limited) and the
+        rest still go out, so a bug in a handler neither ends the session nor loses later events."""
         on_event = self._on_event
         if on_event is None:
             return
         for event in events:
-            result = on_event(event)
-            if result is not None and inspect.isawaitable(result):
-                await result
+            try:
+                result = on_event(event)
+                if result is not None and inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                kind = f"{type(event).__name__}: {type(exc).__name__}"
+                _faults.log(logging.ERROR, kind, time.monotonic(), "the event handler failed on %s", kind, exc_info=exc)
 
 
 async def drive(
@@ -453,7 +461,8 @@ async def drive(
 
     Calls ``engine.start``; feeds each received frame (text as ``str``, binary as ``bytes``, which the
     engine answers as undecodable) to ``engine.receive``; calls ``handle_timeout`` when ``next_wakeup`` is
-    due; after every step writes ``data_to_send()`` and awaits ``on_event`` for each drained event. When
+    due; after every step writes ``data_to_send()`` and awaits ``on_event`` for each drained event (one
+    that raises is logged, rate-limited, and the session goes on). When
     the channel closes first the engine is closed with "peer closed"; on cancellation with "transport
     cancelled" (close code 1001). The channel is always closed gracefully before this returns or raises.
     """

@@ -28,8 +28,11 @@ class LogLimiter:
         self._max_keys = max_keys
         self._last: OrderedDict[str, tuple[float, int]] = OrderedDict()  # key -> (time logged, suppressed since)
 
-    def log(self, level: int, key: str, now: float, message: str, *args: object) -> bool:
-        """Log ``message % args`` unless ``key`` was logged less than ``interval`` ago; True if logged."""
+    def log(
+        self, level: int, key: str, now: float, message: str, *args: object, exc_info: BaseException | None = None
+    ) -> bool:
+        """Log ``message % args`` unless ``key`` was logged less than ``interval`` ago; True if logged.
+        ``exc_info`` (a bug, not a refusal) puts its traceback on the lines that are logged."""
         seen = self._last.get(key)
         if seen is not None and now - seen[0] < self._interval:
             self._last[key] = (seen[0], seen[1] + 1)
@@ -42,7 +45,7 @@ class LogLimiter:
         if suppressed:
             message += " (%d more like this in the last %.0f s)"
             args = (*args, suppressed, self._interval)
-        self._log.log(level, message, *args)
+        self._log.log(level, message, *args, exc_info=exc_info)
         return True
 
 
