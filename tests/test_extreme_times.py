@@ -60,6 +60,7 @@ from builders import (
     status_update,
     storage_status,
     target_profile,
+    timer,
     usage_forecast,
 )
 from s2ws.app.live_log import LiveLog
@@ -83,6 +84,8 @@ from s2ws.messages import (
     ControlType,
     InstructionStatus,
     PEBCInstruction,
+    PEBCPowerEnvelope,
+    PEBCPowerEnvelopeElement,
     PowerForecast,
     PPBCPowerProfileDefinition,
     PPBCPowerSequence,
@@ -197,6 +200,33 @@ def test_a_sequence_longer_than_the_calendar_is_refused_by_its_window_rule() -> 
         found = session.context.check(instruction, CEM_TO_RM, session.now)
         assert "S2-PPBC-014" in ids(found), found
         assert all(f.diagnostic.startswith(f.rule + " at /") for f in found)
+
+
+def test_an_envelope_longer_than_the_calendar_runs_past_valid_until() -> None:
+    session = Session().handshake()
+    session.rm(details())
+    session.cem(select(PEBC))
+    session.rm(power_constraints())
+    endless = PEBCPowerEnvelopeElement(duration=2**63 - 1, lower_limit=0.0, upper_limit=3000.0)
+    instruction = pebc_instruction(
+        [PEBCPowerEnvelope(id="env-endless", commodity_quantity=L1, power_envelope_elements=[endless, endless])]
+    )
+    found = session.context.check(instruction, CEM_TO_RM, session.now)
+    assert ids(found) == ["S2-PEBC-017"]
+    assert "9999-12-31T23:59:59.999999Z" in found[0].reason
+
+
+def test_a_timer_longer_than_the_calendar_blocks_its_transitions_for_good() -> None:
+    session = Session().handshake()
+    session.rm(details())
+    session.cem(select(OMBC))
+    session.rm(ombc_description(timers=[timer("min-on", 2**63 - 1), timer("min-off", 0)]))
+    session.rm(ombc_status("off"))
+    on = session.cem(ombc_instruction("on", execution_time=at(1)))
+    session.rm(status_update(on.id, InstructionStatus.ACCEPTED))
+    found = session.context.check(ombc_instruction("off", 0.0, execution_time=at(30)), CEM_TO_RM, session.now)
+    assert ids(found) == ["S2-OMBC-015"]
+    assert "blocked by timer min-on until 9999-12-31T23:59:59.999999Z" in found[0].reason
 
 
 @SETTINGS
