@@ -76,9 +76,9 @@ def test_later_and_earlier_are_exact_when_the_result_fits_and_clamped_otherwise(
     low, high = min(first_instant(moment), moment), max(last_instant(moment), moment)
     assert low <= forward <= high and low <= back <= high
     exact = _exact(moment, amount)
-    if exact is not None and first_instant(moment) <= exact <= last_instant(moment):
-        if isinstance(amount, timedelta) or abs(amount) < 2**52:  # floats beyond that are not exact in ms
-            assert forward == exact
+    fits = exact is not None and first_instant(moment) <= exact <= last_instant(moment)
+    if fits and (isinstance(amount, timedelta) or abs(amount) < 2**52):  # larger floats are not exact in ms
+        assert forward == exact
 
 
 @given(st.lists(DURATIONS, max_size=64))
