@@ -29,9 +29,15 @@ from s2ws.messages import (
     InstructionStatus,
     InstructionStatusUpdate,
     NumberRange,
+    PowerForecastValue,
     PowerMeasurement,
     PowerRange,
     PowerValue,
+    PPBCPowerProfileDefinition,
+    PPBCPowerSequence,
+    PPBCPowerSequenceContainer,
+    PPBCPowerSequenceElement,
+    PPBCScheduleInstruction,
     ReceptionStatus,
     ReceptionStatusValues,
     ResourceManagerDetails,
@@ -45,7 +51,7 @@ from s2ws.messages import (
     Transition,
 )
 
-__all__ = ["seeds"]
+__all__ = ["REGRESSIONS", "ppbc_past_the_calendar", "seeds"]
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "examples"
@@ -159,6 +165,61 @@ def frbc_session() -> list[tuple[str, S2Message]]:
     ]
 
 
+def ppbc_past_the_calendar() -> list[tuple[str, S2Message]]:
+    """A regression: a schema-valid power sequence whose duration (about 7,975 years) ends past
+    9999-12-31, scheduled in 2000. The rule context raised OverflowError adding it to the start;
+    now the end saturates and the schedule is refused under S2-PPBC-014."""
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    element = PPBCPowerSequenceElement(
+        duration=251_677_792_800_000,
+        power_values=[PowerForecastValue(value_expected=0.0, commodity_quantity=CommodityQuantity.ELECTRIC_POWER_L1)],
+    )
+    sequence = PPBCPowerSequence(id="seq-1", elements=[element], is_interruptible=False, abnormal_condition_only=False)
+    return [
+        *frbc_session()[:3],
+        (
+            "rm>cem",
+            ResourceManagerDetails(
+                message_id="rm-rmd-1",
+                resource_id="rm-1",
+                roles=[Role(role=RoleType.ENERGY_CONSUMER, commodity=Commodity.ELECTRICITY)],
+                instruction_processing_delay=1000,
+                available_control_types=[ControlType.POWER_PROFILE_BASED_CONTROL],
+                provides_forecast=False,
+                provides_power_measurement_types=[CommodityQuantity.ELECTRIC_POWER_L1],
+            ),
+        ),
+        ("cem>rm", SelectControlType(message_id="cem-sct-1", control_type=ControlType.POWER_PROFILE_BASED_CONTROL)),
+        (
+            "rm>cem",
+            PPBCPowerProfileDefinition(
+                message_id="rm-ppd-1",
+                id="profile-1",
+                start_time=start,
+                end_time=start,
+                power_sequences_containers=[PPBCPowerSequenceContainer(id="box-1", power_sequences=[sequence])],
+            ),
+        ),
+        (
+            "cem>rm",
+            PPBCScheduleInstruction(
+                message_id="cem-in-1",
+                id="instr-1",
+                power_profile_id="profile-1",
+                sequence_container_id="box-1",
+                power_sequence_id="seq-1",
+                execution_time=start,
+                abnormal_condition=False,
+            ),
+        ),
+    ]
+
+
+REGRESSIONS = (ppbc_past_the_calendar,)
+"""Sessions that once made a target crash: every target starts from each of them too, so every
+fuzzing run (and ``tests/test_fuzz.py``) replays them first. Add new ones here."""
+
+
 def _ok(message: S2Message) -> bytes:
     subject: str = message.message_id  # type: ignore[attr-defined]
     return encode(ReceptionStatus(subject_message_id=subject, status=ReceptionStatusValues.OK))
@@ -174,21 +235,21 @@ def _codec_seeds() -> Iterator[bytes]:
     yield b'{"message_type": "ReceptionStatus", "subject_message_id": "x", "status": "OK"}'
 
 
-def _rules_seed() -> bytes:
+def _rules_seed(session: list[tuple[str, S2Message]]) -> bytes:
     marks = {"cem>rm": b">", "rm>cem": b"<"}
     lines = []
-    for direction, message in frbc_session():
+    for direction, message in session:
         lines.append(marks[direction] + encode(message))
         back = "rm>cem" if direction == "cem>rm" else "cem>rm"
         lines.append(marks[back] + _ok(message))
     return b"\n".join(lines)
 
 
-def _session_seed(role: str) -> bytes:
+def _session_seed(role: str, session: list[tuple[str, S2Message]]) -> bytes:
     """The peer's side of the session as frames; what ``role`` sends itself comes by ``@send``."""
     ours = "cem>rm" if role == "cem" else "rm>cem"
     lines = []
-    for direction, message in frbc_session():
+    for direction, message in session:
         if direction == ours:
             if not isinstance(message, Handshake | HandshakeResponse):  # the engine sends those itself
                 lines.append(b"@send " + encode(message))
@@ -199,9 +260,9 @@ def _session_seed(role: str) -> bytes:
     return b"\n".join(lines)
 
 
-def _transcript_seed() -> bytes:
+def _transcript_seed(session: list[tuple[str, S2Message]]) -> bytes:
     lines = []
-    for n, (direction, message) in enumerate(frbc_session()):
+    for n, (direction, message) in enumerate(session):
         back = "rm>cem" if direction == "cem>rm" else "cem>rm"
         for i, (way, text) in enumerate(((direction, encode(message)), (back, _ok(message)))):
             t = (T0 + timedelta(seconds=2 * n + i)).isoformat().replace("+00:00", "Z")
@@ -213,12 +274,13 @@ def seeds(target: str) -> list[bytes]:
     """The seed inputs of one target."""
     if target == "codec":
         return list(_codec_seeds())
+    sessions = [frbc_session()] + [regression() for regression in REGRESSIONS]
     if target == "rules":
-        return [_rules_seed()]
+        return [_rules_seed(s) for s in sessions]
     if target == "session_cem":
-        return [_session_seed("cem")]
+        return [_session_seed("cem", s) for s in sessions]
     if target == "session_rm":
-        return [_session_seed("rm")]
+        return [_session_seed("rm", s) for s in sessions]
     if target == "transcript":
-        return [_transcript_seed()]
+        return [_transcript_seed(s) for s in sessions]
     raise KeyError(target)

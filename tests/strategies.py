@@ -17,6 +17,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Final
 
+import msgspec
 import msgspec.inspect as mi
 from hypothesis import strategies as st
 
@@ -25,11 +26,14 @@ from s2ws.messages import UNSET, S2Message, S2Object
 from s2ws.messages.profiles import PROFILES, Profile, get_profile
 
 __all__ = [
+    "EDGE_DURATIONS",
     "ID_ALPHABET",
     "MAX_ITEMS",
     "MODEL_STRATEGIES",
+    "at_the_edges",
     "aware_datetimes",
     "component_classes",
+    "edge_datetimes",
     "from_model",
     "ids",
     "message_classes",
@@ -58,11 +62,68 @@ def _offsets() -> st.SearchStrategy[tzinfo]:
     return st.one_of(st.just(UTC), minutes.map(lambda m: timezone(timedelta(minutes=m))))
 
 
+# --- the edges of what a peer may send ----------------------------------------------------------
+
+EDGE_DURATIONS: Final = (0, 1, 2**31 - 1, 2**53 + 1, 2**62, _MAX_INT)
+"""Durations a peer may send, milliseconds: 0 and the largest a signed 64-bit peer can hold."""
+
+_EDGE_OFFSETS: Final = (UTC, timezone(timedelta(hours=5, minutes=45)), timezone(timedelta(hours=-5)))
+_EDGE_OFFSETS_FAR: Final = (timezone(timedelta(minutes=_MINUTES_PER_DAY - 1)), timezone(-timedelta(minutes=1439)))
+
+
+def edge_datetimes() -> st.SearchStrategy[datetime]:
+    """The first and last instants a timestamp can write (0001-01-01T00:00:00, 9999-12-31T23:59:59.999999),
+    in UTC and with offsets either way: some of them lie outside what datetime can hold in UTC."""
+    instants = (datetime(1, 1, 1), datetime(1, 1, 1, 0, 0, 1), datetime(9999, 12, 31, 23, 59, 59, 999999))
+    return st.builds(
+        lambda moment, tz: moment.replace(tzinfo=tz),
+        st.sampled_from(instants),
+        st.sampled_from(_EDGE_OFFSETS + _EDGE_OFFSETS_FAR),
+    )
+
+
+def _takes_durations(t: mi.Type) -> bool:
+    if isinstance(t, mi.UnionType):
+        return any(_takes_durations(member) for member in t.types)
+    return isinstance(t, mi.IntType) and t.ge == 0 and t.le == _MAX_INT
+
+
+def _takes_datetimes(t: mi.Type) -> bool:
+    if isinstance(t, mi.UnionType):
+        return any(_takes_datetimes(member) for member in t.types)
+    return isinstance(t, mi.DateTimeType)
+
+
+@st.composite
+def at_the_edges(draw: st.DrawFn, obj: Any) -> Any:
+    """``obj`` (a message or an object in one) with each duration and timestamp either kept or
+    replaced by an edge value (:data:`EDGE_DURATIONS`, :func:`edge_datetimes`): still
+    schema-valid, but as far out as a peer may go. Lists and nested objects are walked."""
+    if isinstance(obj, list):
+        return [draw(at_the_edges(item)) for item in obj]
+    if not isinstance(obj, S2Object):
+        return obj
+    info = mi.type_info(type(obj))
+    assert isinstance(info, mi.StructType)
+    changes: dict[str, Any] = {}
+    for f in info.fields:
+        value = getattr(obj, f.name)
+        if isinstance(value, int) and not isinstance(value, bool) and _takes_durations(f.type):
+            changes[f.name] = draw(st.one_of(st.just(value), st.sampled_from(EDGE_DURATIONS)))
+        elif isinstance(value, datetime) and _takes_datetimes(f.type):
+            changes[f.name] = draw(st.one_of(st.just(value), edge_datetimes()))
+        elif isinstance(value, S2Object | list):
+            changes[f.name] = draw(at_the_edges(value))
+    return msgspec.structs.replace(obj, **changes) if changes else obj
+
+
 def aware_datetimes() -> st.SearchStrategy[datetime]:
-    """Timezone-aware instants, half with whole seconds, half with microseconds."""
-    # One day of margin at both ends, so no offset can push the instant out of datetime's range.
+    """Timezone-aware instants, some with whole seconds, some with microseconds, some at the very
+    edges of what a timestamp can write (:func:`edge_datetimes`)."""
+    # One day of margin at both ends here, so no offset can push the instant out of datetime's
+    # range; the edges themselves come from edge_datetimes, which builds them without conversion.
     moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=_offsets())
-    return st.one_of(moments.map(lambda d: d.replace(microsecond=0)), moments)
+    return st.one_of(moments.map(lambda d: d.replace(microsecond=0)), moments, edge_datetimes())
 
 
 def _naive_datetimes() -> st.SearchStrategy[datetime]:

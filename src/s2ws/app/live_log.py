@@ -15,6 +15,7 @@ operation modes are named by the labels their system description gave them. The 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 from collections import OrderedDict, deque
@@ -25,7 +26,7 @@ from typing import Any, TextIO
 
 from ..codec import Codec, get_codec
 from ..errors import DecodeError
-from ..messages import common, frbc, pebc
+from ..messages import common, frbc, pebc, timeline
 from ..messages.base import UNSET, S2Message, message_type_of
 from ..session.policy import NIL_ID
 from .observe import Frame, Observer
@@ -73,7 +74,9 @@ def _watts(value: float) -> str:
 
 
 def _time(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    with contextlib.suppress(OverflowError):  # an instant of year 1 or 9999 the local zone cannot hold
+        moment = moment.astimezone()
+    return moment.strftime("%H:%M:%S.%f")[:-3]
 
 
 @dataclass(eq=False)
@@ -125,7 +128,7 @@ def summarize(message: S2Message, names: Callable[[str], str] = short) -> str:
         )
     if isinstance(m, common.PowerForecast):
         values = [v.value_expected for e in m.elements for v in e.power_values]
-        span = timedelta(milliseconds=sum(e.duration for e in m.elements))
+        span = timeline.span(timeline.total_ms(e.duration for e in m.elements))
         return f"{len(m.elements)} elements over {span}, {_watts(min(values))} .. {_watts(max(values))}"
     if isinstance(m, common.InstructionStatusUpdate):
         return f"{m.status_type.value} for {names(m.instruction_id)}"
@@ -165,7 +168,7 @@ def summarize(message: S2Message, names: Callable[[str], str] = short) -> str:
         for envelope in m.power_envelopes:
             elements = envelope.power_envelope_elements
             first = elements[0]
-            span = timedelta(milliseconds=sum(e.duration for e in elements))
+            span = timeline.span(timeline.total_ms(e.duration for e in elements))
             parts.append(f"{_watts(first.lower_limit)} .. {_watts(first.upper_limit)} for {span}")
         return f"{names(m.id)}: {'; '.join(parts)} from {_time(m.execution_time)}"
     message_id = getattr(m, "message_id", None)

@@ -52,6 +52,7 @@ from ..messages.enums import InstructionStatus, ReceptionStatusValues
 from ..messages.frbc import FRBCInstruction
 from ..messages.ombc import OMBCInstruction
 from ..messages.pebc import PEBCInstruction
+from ..messages.timeline import later
 from ..session.events import (
     ControlTypeSelected,
     HandshakeCompleted,
@@ -344,7 +345,7 @@ class PlannerCEM(CEM):
                 continue  # it left, or selected another control type, while the plan was made
             details = rm.details
             assert details is not None
-            start = now + timedelta(milliseconds=details.instruction_processing_delay)
+            start = later(now, details.instruction_processing_delay)
             # what is pending and no longer planned goes first, so the new instructions build on the rest
             for record in self._pending(rm, start):
                 if not _still_planned(plan, details.resource_id, record.message):
@@ -495,7 +496,7 @@ def _envelope_in_force(rm: RMHandle, message: S2Message, until: datetime) -> boo
     if _limits(previous) != _limits(message) or previous.power_constraints_id != message.power_constraints_id:
         return False
     spans = [sum(x.duration for x in e.power_envelope_elements) for e in previous.power_envelopes]
-    return previous.execution_time + timedelta(milliseconds=min(spans)) >= until
+    return later(previous.execution_time, min(spans)) >= until
 
 
 def _forget(view: Any, ident: str) -> None:

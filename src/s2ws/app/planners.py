@@ -29,6 +29,7 @@ from ..errors import S2Error
 from ..messages import CommodityQuantity, ControlType
 from ..messages.base import S2Message
 from ..messages.frbc import FRBCOperationMode
+from ..messages.timeline import later, span
 from ..sim.daily import in_window
 
 __all__ = [
@@ -139,15 +140,15 @@ def ev_plan(view: FRBCView, now: datetime) -> list[S2Message]:
     actuator, charging, _, off = modes
     if charging is None or off is None:
         return []
-    departure = target.start_time + timedelta(milliseconds=target.elements[0].duration)
+    departure = later(target.start_time, target.elements[0].duration)
     wanted = target.elements[-1].fill_level_range.start_of_range
     if now >= departure:
         return []
     rate = view.fill_rate_at(actuator, charging, 1.0, at=now)
     if rate <= 0:
         return []
-    needed = timedelta(seconds=max(wanted - view.fill_level, 0.0) / rate)
-    charge = departure - now <= needed + 2 * STEP and view.fill_level < wanted
+    needed = span(max(wanted - view.fill_level, 0.0) / rate * 1000)
+    charge = departure - now - 2 * STEP <= needed and view.fill_level < wanted
     return om_step(view, actuator, charging if charge else off, 1.0 if charge else 0.0, now)
 
 
@@ -199,7 +200,7 @@ def ppbc_plan(view: PPBCView, now: datetime) -> list[S2Message]:
             option = container.options[0]
             at = max(start, option.earliest_start)
             out.append(view.schedule(profile.id, container.container_id, option.sequence_id, at, now))
-            start = at + option.duration
+            start = later(at, option.duration)
     return out
 
 

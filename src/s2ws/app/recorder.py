@@ -15,11 +15,12 @@ transcript to 9 files of 64 MiB on disk, whatever a peer sends.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import BinaryIO, TextIO
 
 import msgspec
 
+from ..messages.timeline import utc
 from ..transcripts import DEFAULT_KEEP, DEFAULT_MAX_BYTES, rotated_name
 from .observe import Frame, Observer
 
@@ -27,8 +28,9 @@ __all__ = ["Recorder", "rfc3339"]
 
 
 def rfc3339(moment: datetime) -> str:
-    """UTC, microseconds, ``Z``: what s2-python and the interop scripts write too."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """UTC, microseconds, ``Z``: what s2-python and the interop scripts write too (a peer's instant
+    beyond what UTC can hold in years 1 to 9999 is clamped to that range)."""
+    return utc(moment).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class _Line(msgspec.Struct):

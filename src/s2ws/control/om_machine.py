@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -23,6 +23,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..messages.timeline import later
 from ..rules import ensure_valid_outgoing
 from ..rules.om_machine import (
     Machine,
@@ -260,7 +261,7 @@ def project(
                 for name in transition.start_timers:
                     timer = machine.timers.get(name)
                     if timer is not None:
-                        running[name] = step.at + timedelta(milliseconds=timer.duration)
+                        running[name] = later(step.at, timer.duration)
         mode, factor = step.mode_id, step.factor
     return Expected(mode, factor, running)
 

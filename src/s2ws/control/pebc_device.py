@@ -24,6 +24,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..messages.timeline import later, total_ms
 from ..rules import check_message
 from .pebc_view import PEBCView
 from .scheduler import Decision, InstructionScheduler
@@ -32,7 +33,6 @@ __all__ = ["ActiveLimits", "PEBCDevice"]
 
 UPPER: Final = PEBCPowerEnvelopeLimitType.UPPER_LIMIT
 LOWER: Final = PEBCPowerEnvelopeLimitType.LOWER_LIMIT
-_MS: Final = timedelta(milliseconds=1)
 _MAX_REVOKED: Final = 256
 
 _T = TypeVar("_T")
@@ -232,7 +232,7 @@ class PEBCDevice:
             start = instruction.execution_time
             out.extend(self._finish_until(start))
             ends = {
-                e.commodity_quantity: start + sum(x.duration for x in e.power_envelope_elements) * _MS
+                e.commodity_quantity: later(start, total_ms(x.duration for x in e.power_envelope_elements))
                 for e in instruction.power_envelopes
             }
             for other in list(self._running.values()):  # replaced from this start on
@@ -259,7 +259,7 @@ class PEBCDevice:
         self._running.pop(running.instruction.id, None)
         ended = max(
             (
-                running.start + sum(x.duration for x in e.power_envelope_elements) * _MS
+                later(running.start, total_ms(x.duration for x in e.power_envelope_elements))
                 for e in running.instruction.power_envelopes
             ),
             default=moment,
@@ -301,7 +301,7 @@ class PEBCDevice:
                 continue
             t = instruction.execution_time
             for element in envelope.power_envelope_elements:
-                t_end = t + element.duration * _MS
+                t_end = later(t, element.duration)
                 if t <= at < t_end:
                     return ActiveLimits(instruction.id, element.lower_limit, element.upper_limit, t_end)
                 t = t_end

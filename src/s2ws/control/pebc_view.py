@@ -29,6 +29,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..messages.timeline import later
 from ..rules import check_message
 from ..rules.pebc_rules import (
     Interval,
@@ -407,7 +408,7 @@ class PEBCView:
             lo = _require(_at_most(allowed.lower, hi), no_lower_limit_below(quantity, hi))
         # Segments in milliseconds from execution_time: [start, end, lower, upper].
         segments: list[list[float]] = [[0, total, lo, hi]]
-        end = execution_time + total * _MS
+        end = later(execution_time, total)
         for energy in self.energy_constraints(quantity):
             if not (execution_time <= energy.valid_from and end >= energy.valid_until):
                 continue

@@ -37,13 +37,13 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import UNSET, S2Message
+from ..messages.timeline import earlier
 from ..rules.ppbc_rules import no_container, no_selected_sequence, unknown_profile
 from ..rules.single import sequence_duration_ms
 from .ppbc_device import PPBCDevice
 from .ppbc_plan import (
     _INSTRUCTIONS,
     _MAX_REVOKED,
-    _MS,
     _OPEN,
     _S,
     _STARTED,
@@ -187,7 +187,7 @@ class PPBCView:
         if (status.status in _STARTED or status.status is _S.ABORTED) and not settled:
             slot.progress_ms, slot.since = progress, now
             if slot.start is None or (status.status is _S.EXECUTING and slot.start > now):
-                slot.start = now - progress * _MS
+                slot.start = earlier(now, progress)
         # A status that shows an interruption's effect settles it.
         effect = {_S.INTERRUPTED: "interrupt", _S.EXECUTING: "resume"}.get(status.status)
         slot.pending = [p for p in slot.pending if not (p.kind == effect and p.at <= now)]

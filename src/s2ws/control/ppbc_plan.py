@@ -24,6 +24,7 @@ from ..messages import (
     PPBCStartInterruptionInstruction,
 )
 from ..messages.base import UNSET
+from ..messages.timeline import MAX_DURATION_MS, earlier, later, span
 from ..rules.pebc_rules import amount_of
 from ..rules.ppbc_rules import (
     Kind,
@@ -64,7 +65,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _duration(sequence: PPBCPowerSequence) -> timedelta:
-    return sequence_duration_ms(sequence) * _MS
+    return span(sequence_duration_ms(sequence))
 
 
 def energy_of(sequence: PPBCPowerSequence) -> dict[CommodityQuantity, float]:
@@ -182,12 +183,12 @@ class _Slot:
             return None
         total = sequence_duration_ms(self.selected)
         if self.status is _S.SCHEDULED:
-            return (self.start or now) + total * _MS
+            return later(self.start or now, total)
         since = self.since or now
         if self.status is _S.EXECUTING:
-            return since + (total - self.progress_ms) * _MS
+            return later(since, total - self.progress_ms)
         if self.status is _S.INTERRUPTED:
-            return max(now, since) + (total - self.progress_ms) * _MS
+            return later(max(now, since), total - self.progress_ms)
         return since  # FINISHED or ABORTED: when that happened
 
     def reset(self) -> None:
@@ -260,16 +261,16 @@ class _Plan:
             if after is not None:
                 latest_end[i] = min(finish, after[0])
             elif choices[i + 1]:
-                latest_end[i] = latest_end[i + 1] - min(_duration(s) for s in choices[i + 1])
+                latest_end[i] = earlier(latest_end[i + 1], min(_duration(s) for s in choices[i + 1]))
         result: list[list[_Window]] = []
         early: datetime = begin
         late: datetime | None = None
         feasible = True
         for i, slot in enumerate(self.slots):
-            span = fixed[i]
-            if span is not None:
+            taken = fixed[i]
+            if taken is not None:
                 result.append([])
-                early, late, feasible = span[1], span[1], slot.status is not _S.ABORTED
+                early, late, feasible = taken[1], taken[1], slot.status is not _S.ABORTED
                 continue
             if not feasible:
                 result.append([])
@@ -278,25 +279,25 @@ class _Plan:
             following = self.slots[i + 1].selected if i + 1 < n else None
             next_pause = None
             if after is not None and following is not None and following.max_pause_before is not UNSET:
-                next_pause = following.max_pause_before * _MS
+                next_pause = span(following.max_pause_before)
             windows: list[_Window] = []
             for sequence in choices[i]:
                 length = _duration(sequence)
                 first = max(early, now, begin)
                 if after is not None and next_pause is not None:
-                    first = max(first, after[0] - next_pause - length)
-                last = latest_end[i] - length
+                    first = max(first, earlier(earlier(after[0], next_pause), length))
+                last = earlier(latest_end[i], length)
                 capped = False
                 if late is not None and i > 0 and sequence.max_pause_before is not UNSET:
-                    bound = late + sequence.max_pause_before * _MS
+                    bound = later(late, sequence.max_pause_before)
                     if bound < last:
                         last, capped = bound, True
                 if first <= last:
                     windows.append(_Window(sequence, first, last, capped))
             result.append(windows)
             if windows:
-                early = min(w.earliest + _duration(w.sequence) for w in windows)
-                late = max(w.latest + _duration(w.sequence) for w in windows)
+                early = min(later(w.earliest, _duration(w.sequence)) for w in windows)
+                late = max(later(w.latest, _duration(w.sequence)) for w in windows)
             else:
                 feasible = False
         return result
@@ -314,7 +315,7 @@ class _Plan:
                     abnormal_condition_only=w.sequence.abnormal_condition_only,
                     max_pause_before=None
                     if w.sequence.max_pause_before is UNSET
-                    else w.sequence.max_pause_before * _MS,
+                    else span(w.sequence.max_pause_before),
                 )
                 for w in windows
             )
@@ -344,7 +345,7 @@ class _Plan:
             out.append(after_aborted(aborted.container.id))
             return out
         start = max(execution_time, now)
-        end = start + _duration(sequence)
+        end = later(start, _duration(sequence))
         profile = self.definition
         before = self.slots[i - 1] if i > 0 else None
         before_end = None if before is None else before.end(now)
@@ -412,7 +413,7 @@ class _Plan:
                     power_profile_id=self.definition.id,
                     sequence_container_id=slot.container.id,
                     selected_sequence_id=UNSET if slot.selected is None else slot.selected.id,
-                    progress=round(slot.run_ms(now)) if started else UNSET,
+                    progress=min(round(slot.run_ms(now)), MAX_DURATION_MS) if started else UNSET,
                     status=slot.status,
                 )
             )

@@ -12,9 +12,10 @@ Timers are keyed by (actuator id, timer id); OMBC has one machine and uses the a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..messages import DDBCTimerStatus, FRBCTimerStatus, OMBCTimerStatus, Timer, Transition, new_id
+from ..messages.timeline import later
 from ..rules.om_machine import Area
 
 __all__ = ["Area", "TimerBook", "TimerStatusMessage", "timer_status"]
@@ -62,7 +63,7 @@ class TimerBook:
             timer = timers.get(name)
             if timer is None:
                 continue
-            until = at + timedelta(milliseconds=timer.duration)
+            until = later(at, timer.duration)
             self._finished[(actuator_id, name)] = until
             out.append(timer_status(self.area, actuator_id, name, until))
         return out

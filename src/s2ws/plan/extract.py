@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..control import DDBCView, FRBCView, OMBCView, PEBCView, PPBCView
 from ..messages import FRBCSystemDescription, PowerForecast, PPBCPowerSequence, PPBCPowerSequenceStatus
+from ..messages.timeline import earlier, later
 from .model import (
     ELECTRIC,
     ActuatorModel,
@@ -119,7 +120,7 @@ def _rows(elements: tuple[tuple[float, float], ...], start: datetime) -> tuple[t
     out = []
     moment = start
     for seconds, watts in elements:
-        end = moment + timedelta(seconds=seconds)
+        end = later(moment, seconds * 1000)
         out.append((moment, end, watts))
         moment = end
     return tuple(out)
@@ -139,7 +140,7 @@ def _ppbc(resource_id: str, view: PPBCView, now: datetime) -> PPBCModel | None:
             if selected is not None and state.status in _OPEN and state.end is not None:
                 elements = _elements(selected)
                 total = sum(d for d, _ in elements)
-                rows = _rows(elements, state.end - timedelta(seconds=total))
+                rows = _rows(elements, earlier(state.end, total * 1000))
                 containers.append(ContainerModel(state.container_id, fixed=tuple(r for r in rows if r[1] > now)))
             elif state.status is PPBCPowerSequenceStatus.NOT_SCHEDULED:
                 options = tuple(

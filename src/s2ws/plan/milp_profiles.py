@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..messages import timeline
 from .lp import LinearProgram
 from .milp_grid import Grid, Slack
 from .model import PPBCModel, SequenceModel
@@ -59,7 +60,7 @@ def _rows(sequence: SequenceModel, start: datetime) -> tuple[tuple[datetime, dat
     out = []
     moment = start
     for seconds, watts in sequence.elements:
-        end = moment + timedelta(seconds=seconds)
+        end = timeline.later(moment, seconds * 1000)
         out.append((moment, end, watts))
         moment = end
     return tuple(out)
@@ -107,7 +108,7 @@ def add_ppbc(lp: LinearProgram, site: Site, grid: Grid, model: PPBCModel, slacks
                     offset = (start - now).total_seconds()
                     choices.append((col, offset, offset + sequence.duration_s))
                     handles.placements.append(Placement(profile.id, container.id, sequence, start, col))
-                    my_ends.append(start + timedelta(seconds=sequence.duration_s))
+                    my_ends.append(timeline.later(start, sequence.duration_s * 1000))
                     for t in range(T):
                         if watts[t]:
                             power[t][col] = power[t].get(col, 0.0) + watts[t]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..errors import InstructionRefused
 from ..messages import (
@@ -24,6 +24,7 @@ from ..messages import (
     PowerRange,
 )
 from ..messages.base import UNSET
+from ..messages.timeline import later
 
 __all__ = [
     "ELECTRIC",
@@ -361,7 +362,7 @@ def ms_rows(
     out: list[tuple[datetime, datetime, float]] = []
     moment = start
     for duration, value in zip(durations, values, strict=True):
-        end = moment + timedelta(milliseconds=duration)
+        end = later(moment, duration)
         out.append((moment, end, value))
         moment = end
     return tuple(out)

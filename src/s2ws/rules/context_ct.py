@@ -4,7 +4,7 @@ instructions chained per actuator)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from ..findings import Finding
@@ -14,6 +14,7 @@ from ..messages.enums import (
     EnergyManagementRole,
     PPBCPowerSequenceStatus,
 )
+from ..messages.timeline import later
 from .catalogue import OM_RULE_IDS, finding
 from .memory import (
     _MAX_DESCRIPTIONS,
@@ -191,7 +192,7 @@ class ControlTypeRules(ContextMemory):
         out: Out,
     ) -> None:
         start = max(m.execution_time, now)
-        end = start + timedelta(milliseconds=sequence_duration_ms(sequence))
+        end = later(start, sequence_duration_ms(sequence))
         checks = [sequence_abnormal(sequence, m.abnormal_condition), outside_profile(profile, start, end)]
         current = self._ct.schedules.get((profile.id, m.sequence_container_id))
         if current is not None and current.live and current.message_id != m.message_id:
@@ -204,7 +205,7 @@ class ControlTypeRules(ContextMemory):
             previous = self._ct.schedules.get((profile.id, before))
             prev_sequence = None if previous is None or not previous.live else _find_sequence(profile, previous.message)
             if previous is not None and prev_sequence is not None:
-                prev_end = previous.effective + timedelta(milliseconds=sequence_duration_ms(prev_sequence))
+                prev_end = later(previous.effective, sequence_duration_ms(prev_sequence))
                 checks.append(judge_after_previous(start, prev_end, before, sequence))
         out.extend(f for f in checks if f is not None)
 
@@ -309,7 +310,7 @@ class ControlTypeRules(ContextMemory):
                     for name in transition.start_timers:
                         timer = machine.timers.get(name)
                         if timer is not None:
-                            timers[name] = entry.effective + timedelta(milliseconds=timer.duration)
+                            timers[name] = later(entry.effective, timer.duration)
             mode = target
         return mode, timers
 

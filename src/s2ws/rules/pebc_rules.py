@@ -10,7 +10,7 @@ same verdict with the same words.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from ..findings import Finding
@@ -22,6 +22,7 @@ from ..messages.pebc import (
     PEBCPowerConstraints,
     PEBCPowerEnvelopeElement,
 )
+from ..messages.timeline import later, total_ms
 from .catalogue import finding
 from .single import QUANTITY_UNITS, fmt_num
 from .validity import in_force
@@ -46,7 +47,6 @@ Interval = tuple[float, float]
 """A closed interval [start, end] of allowed limit values."""
 
 _UPPER: Final = PEBCPowerEnvelopeLimitType.UPPER_LIMIT
-_MS: Final = timedelta(milliseconds=1)
 _AMOUNTS: Final[dict[str, tuple[str, float]]] = {
     "W": ("Wh", 3600.0),
     "l/s": ("l", 1.0),
@@ -200,7 +200,7 @@ def judge_envelope(
                 reason = f"{shown} is outside the allowed {kind} ranges {_show_ranges(allowed)} for {quantity.value}"
                 out.append(finding(rule, pointer, reason))
             break
-    end = begin + sum((e.duration for e in elements), 0) * _MS
+    end = later(begin, total_ms(e.duration for e in elements))
     until = constraints.valid_until
     if until is not UNSET and end > until:
         reason = f"the envelope runs until {_iso(end)}, past valid_until {_iso(until)} of {constraints.id}"
@@ -221,7 +221,7 @@ def energy_problem(
     upper = lower = 0.0
     t0 = begin
     for element in elements:
-        t1 = t0 + element.duration * _MS
+        t1 = later(t0, element.duration)
         overlap = (min(t1, energy.valid_until) - max(t0, energy.valid_from)).total_seconds()
         if overlap > 0:
             upper += element.upper_limit * overlap

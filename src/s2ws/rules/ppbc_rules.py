@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from ..findings import Finding
+from ..messages import timeline
 from ..messages.base import UNSET, UnsetType
 from ..messages.enums import PPBCPowerSequenceStatus
 from ..messages.ppbc import PPBCPowerProfileDefinition, PPBCPowerSequence
@@ -123,7 +124,7 @@ def judge_after_previous(
     if start < before_end:
         reason = f"the sequence starts at {_iso(start)}, before container {before_name} ends at {_iso(before_end)}"
         return finding("S2-PPBC-015", "/execution_time", reason)
-    if sequence.max_pause_before is not UNSET and start - before_end > sequence.max_pause_before * _MS:
+    if sequence.max_pause_before is not UNSET and start - before_end > timeline.span(sequence.max_pause_before):
         reason = (
             f"a pause of {span((start - before_end) / _MS)} after container {before_name} exceeds "
             f"max_pause_before {span(sequence.max_pause_before)} of sequence {sequence.id}"
@@ -138,7 +139,7 @@ def judge_before_next(end: datetime, after_start: datetime, after_name: str, pau
     if end > after_start:
         reason = f"the sequence would end at {_iso(end)}, after container {after_name} starts at {_iso(after_start)}"
         return finding("S2-PPBC-015", "/execution_time", reason)
-    if pause is not UNSET and after_start - end > pause * _MS:
+    if pause is not UNSET and after_start - end > timeline.span(pause):
         reason = (
             f"the sequence would end {span((after_start - end) / _MS)} before container {after_name} starts, "
             f"more than its max_pause_before {span(pause)}"

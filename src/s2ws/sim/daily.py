@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from ..messages.timeline import later
+
 __all__ = ["floor_to", "hour_of", "in_window", "next_at"]
 
 
@@ -13,9 +15,10 @@ def hour_of(moment: datetime) -> float:
 
 
 def next_at(moment: datetime, clock: time) -> datetime:
-    """The first moment strictly after ``moment`` at which its timezone's clock shows ``clock``."""
+    """The first moment strictly after ``moment`` at which its timezone's clock shows ``clock``
+    (on the last day datetime holds, where there is no next day, the last instant it holds)."""
     candidate = datetime.combine(moment.date(), clock, tzinfo=moment.tzinfo)
-    return candidate if candidate > moment else candidate + timedelta(days=1)
+    return candidate if candidate > moment else later(candidate, timedelta(days=1))
 
 
 def in_window(moment: datetime, start: time, end: time) -> bool:

@@ -38,6 +38,7 @@ from ..messages import (
     new_id,
 )
 from ..messages.base import S2Message
+from ..messages.timeline import later
 from .base import IdFactory, SimBase
 
 __all__ = ["PVDeviceSim", "PVParams", "PVSim"]
@@ -95,7 +96,7 @@ class PVSim:
             for element in envelope.power_envelope_elements:
                 if not -self.params.peak_w <= element.lower_limit <= 0.0:
                     return f"lower limit {element.lower_limit} is outside [-{self.params.peak_w:g}, 0]"
-                end = start + timedelta(milliseconds=element.duration)
+                end = later(start, element.duration)
                 spans.append((start, end, element.lower_limit))
                 start = end
         self._envelope = spans

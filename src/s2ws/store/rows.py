@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from ..messages.timeline import utc
 
 __all__ = [
     "DeviceRow",
@@ -24,7 +26,7 @@ def to_text(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds: text that sorts as the instants do."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment.isoformat()}: the history stores aware instants only")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return utc(moment).isoformat(timespec="microseconds")
 
 
 def from_text(text: str) -> datetime:

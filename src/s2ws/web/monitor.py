@@ -18,13 +18,14 @@ import itertools
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..app.observe import Frame, Observer
 from ..app.recorder import rfc3339
+from ..messages.timeline import later
 from ..rules.replay import Record, Replay
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def _steps(start: Any, elements: Any) -> list[tuple[str, dict[str, Any]]]:
         if not isinstance(element, dict) or not isinstance(element.get("duration"), int | float):
             return out
         out.append((rfc3339(moment), element))
-        moment += timedelta(milliseconds=element["duration"])
+        moment = later(moment, element["duration"])
     if out:
         out.append((rfc3339(moment), out[-1][1]))  # the end of the last step
     return out
