@@ -32,7 +32,7 @@ from ..messages.enums import (
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
-from ..messages.profiles import get_profile, normalize_version
+from ..messages.profiles import get_profile, normalize_version, shared_versions
 from ..messages.states import Phase, check_allowed
 from .catalogue import finding
 from .context_ct import ControlTypeRules
@@ -97,8 +97,9 @@ class _Side:
     pending: dict[str, list[_Step]] = field(default_factory=dict)
     """Messages awaiting their ReceptionStatus, with what to undo if it is not OK."""
     answered: dict[str, ReceptionStatusValues] = field(default_factory=dict)
-    early: dict[str, ReceptionStatusValues] = field(default_factory=dict)
-    """Answers that came before their message was applied."""
+    early: dict[str, ReceptionStatusValues] | None = None
+    """Answers that came before their message was applied (None when there are none: an emptied
+    dict keeps its table, and an idle session should not hold one per direction)."""
     verdicts: dict[type[S2Message], Finding | None] = field(default_factory=dict)
     """The phase table's verdicts in the context's present state (shared; see _phase_verdicts)."""
     answers: _Side | None = None
@@ -119,7 +120,7 @@ class SessionContext(ControlTypeRules):
         super().__init__()
         self.profile = get_profile(profile).version
         self.selected_version: str | None = None
-        self._versions: dict[EnergyManagementRole, list[str] | None] = {}
+        self._versions: dict[EnergyManagementRole, tuple[str, ...] | None] = {}
         cem, rm = _Side(CEM), _Side(RM)
         cem.answers, rm.answers = rm, cem
         self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
@@ -213,11 +214,15 @@ class SessionContext(ControlTypeRules):
             status: ReceptionStatusValues = message.status  # type: ignore[attr-defined]
             steps = other.pending.pop(subject, None)
             if steps is not None:
+                if not other.pending:
+                    other.pending = {}  # let go of the emptied table
                 _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
                 if status is not _OK:
                     _run(steps)
             elif subject not in other.answered and subject != NIL_ID:
                 early = other.early
+                if early is None:
+                    early = other.early = {}
                 early[subject] = status
                 if len(early) > _MAX_EARLY + (_MAX_EARLY >> 3):
                     _forget_oldest(early, _MAX_EARLY)
@@ -226,7 +231,11 @@ class SessionContext(ControlTypeRules):
             return
         message_id: str = message.message_id  # type: ignore[attr-defined]
         undo: Undo
-        answer = side.early.pop(message_id, None) if side.early else None
+        answer = None
+        if side.early:
+            answer = side.early.pop(message_id, None)
+            if not side.early:
+                side.early = None
         if answer is None:
             undo = []
         else:
@@ -275,7 +284,7 @@ class SessionContext(ControlTypeRules):
             return
         if subject == NIL_ID and message.status is ReceptionStatusValues.INVALID_DATA:
             return  # one answer per unreadable frame: the nil id names no message, so none is answered twice
-        if subject in answered.answered or subject in answered.early:
+        if subject in answered.answered or (answered.early is not None and subject in answered.early):
             out.append(finding("S2-RS-002", "/subject_message_id", f"message {subject} was already answered"))
         elif message.status is not ReceptionStatusValues.INVALID_DATA:
             reason = f"the peer sent no message {subject} that awaits a status"
@@ -288,7 +297,9 @@ class SessionContext(ControlTypeRules):
             out.append(wrong)
 
     def _a_handshake(self, m: common.Handshake, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
-        versions = None if m.supported_protocol_versions is UNSET else list(m.supported_protocol_versions)
+        versions = (
+            None if m.supported_protocol_versions is UNSET else shared_versions(tuple(m.supported_protocol_versions))
+        )
         self._set(self._versions, m.role, versions, undo)
 
     def _c_handshake_response(

@@ -90,7 +90,7 @@ from ..messages.enums import (
     ReceptionStatusValues,
     SessionRequestType,
 )
-from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version
+from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version, shared_versions
 from ..messages.states import Phase, check_allowed
 from ..rules.session_rules import (
     judge_handshake_role,
@@ -596,7 +596,9 @@ class Session:
             self._instructions.register(object_id_of(message))
         if isinstance(message, Handshake):
             self.peer_versions = (
-                tuple(message.supported_protocol_versions) if message.supported_protocol_versions is not UNSET else None
+                shared_versions(tuple(message.supported_protocol_versions))
+                if message.supported_protocol_versions is not UNSET
+                else None
             )
             if self.role is CEM:
                 chosen = self._negotiate(self.peer_versions or ())

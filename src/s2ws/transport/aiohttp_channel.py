@@ -32,6 +32,8 @@ class AiohttpChannel:
     socket with 1009 and ``receive`` return ``None``. ``cork=False`` writes every frame at once.
     """
 
+    __slots__ = ("_cork_enabled", "_corked", "_sock", "_turn_open", "ws")
+
     def __init__(self, ws: web.WebSocketResponse | ClientWebSocketResponse, *, cork: bool = True) -> None:
         self.ws = ws
         self._cork_enabled = cork and _TCP_CORK is not None

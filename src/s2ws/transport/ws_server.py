@@ -10,10 +10,10 @@ without any part of the request.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any, Self
 
 from aiohttp import web
@@ -115,12 +115,15 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         _refuse(state, request, "too many failed token checks from one address", level=logging.WARNING)
         return web.Response(status=429, text="too many failed attempts\n", headers={"Retry-After": f"{wait:.0f}"})
     token = bearer_token(request.headers.get("Authorization"))
-    try:
-        async with asyncio.timeout(opts.handshake_timeout):
-            accepted = await check_token(opts.token, token)
-    except TimeoutError:
-        _refuse(state, request, "the token check did not finish in time", level=logging.WARNING)
-        return web.Response(status=503, text="try again later\n")
+    if opts.token is None or isinstance(opts.token, str):
+        accepted = await check_token(opts.token, token)  # decided at once: no timer to arm and cancel
+    else:
+        try:
+            async with asyncio.timeout(opts.handshake_timeout):
+                accepted = await check_token(opts.token, token)
+        except TimeoutError:
+            _refuse(state, request, "the token check did not finish in time", level=logging.WARNING)
+            return web.Response(status=503, text="try again later\n")
     if not accepted:
         state.throttle.failed(source, time.monotonic())
         _refuse(state, request, "bad or missing bearer token", level=logging.WARNING)
@@ -137,13 +140,14 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=426, text="WebSocket upgrade required\n", headers={"Upgrade": "websocket"})
     connection = Connection(
         side="server",
-        url=str(request.url),
+        url=f"{request.scheme}://{request.host}{request.raw_path}",  # one string; request.url builds a URL object
         remote=request.remote,
         headers=request.headers,  # case-insensitive, and kept alive by the request anyway: no copy
         token=token,
     )
     engine = await make_engine(state.session_factory, connection)  # a failing factory is a 500, no upgrade
-    on_event = functools.partial(state.on_event, connection) if state.on_event is not None else None
+    # a bound method (one small object) rather than a partial (three: itself, its args, its keywords)
+    on_event = MethodType(state.on_event, connection) if state.on_event is not None else None
     driver = Driver(
         engine,
         AiohttpChannel(ws, cork=opts.cork),
