@@ -123,7 +123,7 @@ class SessionContext(ControlTypeRules):
         self._versions: dict[EnergyManagementRole, tuple[str, ...] | None] = {}
         cem, rm = _Side(CEM), _Side(RM)
         cem.answers, rm.answers = rm, cem
-        self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
+        self._cem_side, self._rm_side = cem, rm  # two attributes: a dict of two costs every session its table
         self._phase = Phase.HANDSHAKE
         self._active: ControlType | None = None
         self._state_changed()
@@ -133,6 +133,18 @@ class SessionContext(ControlTypeRules):
         """The ids each direction used most recently, by direction (made on request: a per-session
         dict for the tests that look)."""
         return {direction: side.seen for direction, side in self._sides.items()}
+
+    @property
+    def _sides(self) -> dict[str, _Side]:
+        """Both directions' sides, by direction (made on request)."""
+        return {CEM_TO_RM: self._cem_side, RM_TO_CEM: self._rm_side}
+
+    def _side(self, direction: str) -> _Side | None:
+        if direction == RM_TO_CEM:
+            return self._rm_side
+        if direction == CEM_TO_RM:
+            return self._cem_side
+        return None
 
     @property
     def phase(self) -> Phase:
@@ -156,8 +168,8 @@ class SessionContext(ControlTypeRules):
 
     def _state_changed(self) -> None:
         verdicts = _phase_verdicts(self._phase, self._active)
-        for direction, side in self._sides.items():
-            side.verdicts = verdicts[direction]
+        self._cem_side.verdicts = verdicts[CEM_TO_RM]
+        self._rm_side.verdicts = verdicts[RM_TO_CEM]
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -167,7 +179,7 @@ class SessionContext(ControlTypeRules):
         Runs the phase table, the single-message rules and the context rules (not the ``deep``
         ones: see ``check_deep``).
         """
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         cls = type(message)
@@ -202,7 +214,7 @@ class SessionContext(ControlTypeRules):
         first (the engine answers a message before it applies it): then a refused message
         changes nothing at all, and an accepted one is recorded without undo steps.
         """
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         cls = type(message)
@@ -264,7 +276,7 @@ class SessionContext(ControlTypeRules):
     def expect_status(self, direction: str, message_id: str) -> None:
         """Note a message that went over the wire but was not applied (undecodable, refused), so
         the ReceptionStatus that answers it is not taken for one that answers nothing."""
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         if message_id not in side.pending and message_id not in side.answered:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ChannelClosed
-from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, Channel
+from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, SKIP, Channel
 from .connection import Connection, EngineLike
 from .guard import RateLimiter
 
@@ -120,6 +120,7 @@ class Driver:
         "_service",
         "_stop",
         "_task",
+        "_throttled_since",
         "_timer",
         "_timer_at",
         "_waiting",
@@ -181,6 +182,7 @@ class Driver:
         self._limiter = RateLimiter(rate_limit, rate_burst, time.monotonic()) if rate_limit is not None else None
         self._rate_limit = rate_limit or 0.0
         self._rate_close_after = rate_close_after
+        self._throttled_since: float | None = None  # when the rate limiter began holding the peer back
         if connection is not None:
             connection._attach(self)
 
@@ -257,7 +259,41 @@ class Driver:
             self._running = True
             if not self.engine.closed and self._stop is None:
                 self._rearm(True)
-                await self._read_loop()
+                # the read loop, inline: an idle session waits here, and every frame of a coroutine
+                # waiting costs each idle session its bytes
+                unwrap = getattr(self.channel, "unwrap", None)  # a channel that lends its socket's receive
+                receive = self.channel.receive if unwrap is None else self.channel.receive_message  # type: ignore[attr-defined]
+                streak = 0
+                while self._serving() and self._failure is None:
+                    if self._limiter is not None and not await self._throttle():
+                        continue
+                    streak += 1
+                    if streak >= _YIELD_EVERY:
+                        streak = 0
+                        await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
+                    self._waiting = True
+                    try:
+                        data = await receive()
+                    except asyncio.CancelledError:
+                        if self._settle_poke():
+                            continue  # cut short by ``_interrupt``: look at the engine again
+                        raise
+                    finally:
+                        self._waiting = False
+                    self._settle_poke()
+                    if unwrap is not None:
+                        data = unwrap(data)
+                        if data is SKIP:
+                            continue
+                    if data is None:
+                        self._peer_closed = True
+                        break
+                    self.engine.receive(data, self._clock())
+                    del data  # an idle session should not keep its last frame
+                    await self._flush()
+                    if self.engine.closed:
+                        break
+                    self._rearm(False)
             if self._failure is not None:
                 raise self._failure
         except ChannelClosed:
@@ -329,51 +365,25 @@ class Driver:
         await self._flush()
         self._rearm(True)
 
-    async def _read_loop(self) -> None:
-        """Feed frames to the engine until the channel or the engine ends (or ``stop`` does)."""
+    async def _throttle(self) -> bool:
+        """Hold the reader to ``rate_limit``; False when the loop should look at the engine again first."""
         limiter = self._limiter
-        throttled_since: float | None = None
-        streak = 0
-        while self._serving() and self._failure is None:
-            if limiter is not None and not getattr(self.engine, "closing", False):
-                now = time.monotonic()
-                wait = limiter.take(now)
-                if wait <= 0.0:
-                    throttled_since = None
-                elif throttled_since is None:
-                    throttled_since = now
-                elif self._rate_close_after is not None and now - throttled_since >= self._rate_close_after:
-                    await self._end_flood(now - throttled_since)
-                    continue
-                while wait > 0.0:
-                    if not await self._pause(wait):  # the peer's frames wait in the socket meanwhile
-                        break
-                    wait = limiter.take(time.monotonic())
-                if wait > 0.0:
-                    continue  # cut short by ``_interrupt``: look at the engine again
-            streak += 1
-            if streak >= _YIELD_EVERY:
-                streak = 0
-                await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
-            self._waiting = True
-            try:
-                data = await self.channel.receive()
-            except asyncio.CancelledError:
-                if self._settle_poke():
-                    continue  # cut short by ``_interrupt``: look at the engine again
-                raise
-            finally:
-                self._waiting = False
-            self._settle_poke()
-            if data is None:
-                self._peer_closed = True
-                return
-            self.engine.receive(data, self._clock())
-            del data
-            await self._flush()
-            if self.engine.closed:
-                return
-            self._rearm(False)
+        if limiter is None or getattr(self.engine, "closing", False):
+            return True
+        now = time.monotonic()
+        wait = limiter.take(now)
+        if wait <= 0.0:
+            self._throttled_since = None
+        elif self._throttled_since is None:
+            self._throttled_since = now
+        elif self._rate_close_after is not None and now - self._throttled_since >= self._rate_close_after:
+            await self._end_flood(now - self._throttled_since)
+            return False
+        while wait > 0.0:
+            if not await self._pause(wait):  # the peer's frames wait in the socket meanwhile
+                return False  # cut short by ``_interrupt``
+            wait = limiter.take(time.monotonic())
+        return True
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep for the rate limiter; False when ``_interrupt`` cut it short."""
