@@ -29,7 +29,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ChannelClosed
 from .channel import CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_NORMAL, CLOSE_POLICY_VIOLATION, SKIP, Channel
@@ -41,6 +41,7 @@ __all__ = ["Clock", "Driver", "drive", "utc_now"]
 log = logging.getLogger("s2ws.transport")
 
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
 OnEvent = Callable[[object], Awaitable[None] | None]
 
 _YIELD_EVERY = 8  # frames read back to back before the reader lets other sessions run
@@ -241,6 +242,20 @@ class Driver:
         finally:
             self._done.set()
 
+    async def bounded(self, step: Awaitable[_T], timeout: float) -> _T:
+        """Await ``step`` (the upgrade's answer going out), dropping the socket when it waits ``timeout``.
+
+        Served by the loop-wide write watch like every write, so it leaves no timer behind (a cancelled
+        timer stays in the loop's queue until enough of them pile up)."""
+        watch = self._watch
+        if watch is None:
+            watch = self._watch = _WriteWatch.of(asyncio.get_running_loop())
+        watch.start(self, timeout)
+        try:
+            return await step
+        finally:
+            watch.finish(self)
+
     async def wait_closed(self) -> None:
         """Return once ``run`` has finished, the channel included."""
         await self._done.wait()
@@ -262,7 +277,6 @@ class Driver:
                 # the read loop, inline: an idle session waits here, and every frame of a coroutine
                 # waiting costs each idle session its bytes
                 unwrap = getattr(self.channel, "unwrap", None)  # a channel that lends its socket's receive
-                receive = self.channel.receive if unwrap is None else self.channel.receive_message  # type: ignore[attr-defined]
                 streak = 0
                 while self._serving() and self._failure is None:
                     if self._limiter is not None and not await self._throttle():
@@ -273,7 +287,8 @@ class Driver:
                         await asyncio.sleep(0)  # frames already buffered would otherwise be read without a pause
                     self._waiting = True
                     try:
-                        data = await receive()
+                        # looked up each time: a bound method kept in this frame would cost every idle session
+                        data = await (self.channel.receive() if unwrap is None else self.channel.receive_message())  # type: ignore[attr-defined]
                     except asyncio.CancelledError:
                         if self._settle_poke():
                             continue  # cut short by ``_interrupt``: look at the engine again

@@ -161,8 +161,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         rate_close_after=opts.rate_close_after,
     )
     try:
-        async with asyncio.timeout(opts.handshake_timeout):
-            await ws.prepare(request)
+        await driver.bounded(ws.prepare(request), opts.handshake_timeout)
     except (ConnectionError, RuntimeError, TimeoutError) as exc:
         # the peer left (or stalled) before the 101: the session never starts and is forgotten at once
         await driver.abandon(f"the connection was lost before the upgrade ({type(exc).__name__})")
