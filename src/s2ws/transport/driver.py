@@ -559,7 +559,8 @@ class Driver:
         """The write in progress waited ``write_timeout``: the peer does not read."""
         self._write_timed_out = True
         self._peer_closed = True  # it does not read: the close handshake would wait just the same
-        self._lost = f"write timeout: the peer read nothing for {self._write_timeout:g} s"
+        waited = "in time" if self._write_timeout is None else f"for {self._write_timeout:g} s"  # None: ``bounded``
+        self._lost = f"write timeout: the peer read nothing {waited}"
         self._abort()
 
     def _write_timeout_error(self) -> ChannelClosed:
