@@ -120,7 +120,9 @@ class SessionContext(ControlTypeRules):
         super().__init__()
         self.profile = get_profile(profile).version
         self.selected_version: str | None = None
-        self._versions: dict[EnergyManagementRole, tuple[str, ...] | None] = {}
+        # each side's Handshake versions (_MISSING: no Handshake yet); two attributes, not a dict per session
+        self._cem_versions: tuple[str, ...] | None = _MISSING
+        self._rm_versions: tuple[str, ...] | None = _MISSING
         cem, rm = _Side(CEM), _Side(RM)
         cem.answers, rm.answers = rm, cem
         self._cem_side, self._rm_side = cem, rm  # two attributes: a dict of two costs every session its table
@@ -133,6 +135,12 @@ class SessionContext(ControlTypeRules):
         """The ids each direction used most recently, by direction (made on request: a per-session
         dict for the tests that look)."""
         return {direction: side.seen for direction, side in self._sides.items()}
+
+    @property
+    def _versions(self) -> dict[EnergyManagementRole, tuple[str, ...] | None]:
+        """The versions each side's Handshake listed, by role (absent: no Handshake yet); made on request."""
+        found = {CEM: self._cem_versions, RM: self._rm_versions}
+        return {role: versions for role, versions in found.items() if versions is not _MISSING}
 
     @property
     def _sides(self) -> dict[str, _Side]:
@@ -312,7 +320,7 @@ class SessionContext(ControlTypeRules):
         versions = (
             None if m.supported_protocol_versions is UNSET else shared_versions(tuple(m.supported_protocol_versions))
         )
-        self._set(self._versions, m.role, versions, undo)
+        self._set_attr(self, "_cem_versions" if m.role is CEM else "_rm_versions", versions, undo)
 
     def _c_handshake_response(
         self, m: common.HandshakeResponse, sender: EnergyManagementRole, now: datetime, out: Out

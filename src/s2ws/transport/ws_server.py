@@ -44,6 +44,9 @@ class _State:
     throttle: AuthThrottle
     refusals: LogLimiter
     drivers: set[Driver] = field(default_factory=set)
+    max_msg_size: int = 0
+    """aiohttp refuses a frame of exactly max_msg_size and the cap is inclusive: the cap + 1, made once
+    (an int this large is an object of its own, which every session would otherwise hold)."""
 
 
 _STATE = web.AppKey("s2ws_state", _State)
@@ -74,6 +77,7 @@ def create_app(
         clock=clock,
         throttle=AuthThrottle(opts.auth_failures, opts.auth_window),
         refusals=LogLimiter(log),
+        max_msg_size=opts.max_frame_bytes + 1,
     )
     app = app if app is not None else web.Application()
     app[_STATE] = state
@@ -103,7 +107,26 @@ def _refuse(state: _State, request: web.Request, why: str, *, level: int = loggi
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
+    # small on purpose: this coroutine waits for the whole session, and its frame is kept that long
     state = request.app[_STATE]
+    opened = await _open(request, state)
+    if isinstance(opened, web.StreamResponse):
+        return opened  # refused, or lost before the upgrade
+    ws, driver = opened
+    state.drivers.add(driver)
+    try:
+        await driver.run()
+    except Exception as exc:
+        log.warning("session with %s failed: %r", request.remote, exc)
+        log.debug("session failure", exc_info=True)
+    finally:
+        state.drivers.discard(driver)
+    return ws
+
+
+async def _open(request: web.Request, state: _State) -> web.StreamResponse | tuple[web.WebSocketResponse, Driver]:
+    """Check the request, make the engine and its driver, send the 101: the session ready to run,
+    or the response that refused it."""
     opts = state.options
     head = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
     if head > opts.max_header_bytes:
@@ -129,7 +152,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         _refuse(state, request, "bad or missing bearer token", level=logging.WARNING)
         return web.Response(status=401, text="unauthorized\n", headers={"WWW-Authenticate": challenge(token)})
     ws = web.WebSocketResponse(
-        max_msg_size=opts.max_frame_bytes + 1,  # aiohttp refuses a frame of exactly max_msg_size; the cap is inclusive
+        max_msg_size=state.max_msg_size,
         compress=opts.compress,
         heartbeat=opts.heartbeat,
         autoping=True,
@@ -167,15 +190,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         await driver.abandon(f"the connection was lost before the upgrade ({type(exc).__name__})")
         _refuse(state, request, "the connection was lost before the upgrade")
         return ws
-    state.drivers.add(driver)
-    try:
-        await driver.run()
-    except Exception as exc:
-        log.warning("session with %s failed: %r", request.remote, exc)
-        log.debug("session failure", exc_info=True)
-    finally:
-        state.drivers.discard(driver)
-    return ws
+    return ws, driver
 
 
 async def _close_sessions(app: web.Application) -> None:
