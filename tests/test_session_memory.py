@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from builders import CEM, FRBC, Pair, frbc_instruction_om1
 from s2ws.app.observe import AppSession
 from s2ws.rules import SessionContext
+from s2ws.rules.context import _NO_PENDING
 from s2ws.rules.memory import _ControlState
 from s2ws.session import Session
 from s2ws.session.ledger import _SMALL, Ledger, remember
@@ -109,6 +110,7 @@ def test_an_idle_contexts_emptied_tables_are_let_go() -> None:
         assert side.early is None  # every early answer was matched with its message
         assert not side.pending and sys.getsizeof(side.pending) == sys.getsizeof({})  # no table kept
     assert sys.getsizeof(pair.cem._ledger._outstanding) == sys.getsizeof({})
+    assert _NO_PENDING == {}  # the shared empty table was never written to
 
 
 def test_sessions_whose_peers_offer_the_same_versions_share_the_list() -> None:

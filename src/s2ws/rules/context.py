@@ -86,6 +86,17 @@ DIRECTIONS: Final = {CEM_TO_RM: CEM, RM_TO_CEM: RM}
 # --- the context -----------------------------------------------------------------------------
 
 
+_NO_PENDING: Final[dict[str, list[_Step]]] = {}
+"""Every side's ``pending`` while nothing awaits an answer: shared, never written (see ``_pending_of``)."""
+
+
+def _pending_of(side: _Side) -> dict[str, list[_Step]]:
+    """The side's own ``pending`` table, made when the first message awaits its answer."""
+    if side.pending is _NO_PENDING:
+        side.pending = {}
+    return side.pending
+
+
 @dataclass(eq=False, slots=True)
 class _Side:
     """One direction of a session: what ``check`` and ``apply`` need for every message sent
@@ -94,7 +105,7 @@ class _Side:
     sender: EnergyManagementRole
     seen: dict[str, S2Message | int] = field(default_factory=dict)
     """The message itself (small ones) or its fingerprint, for the most recent ids."""
-    pending: dict[str, list[_Step]] = field(default_factory=dict)
+    pending: dict[str, list[_Step]] = field(default_factory=lambda: _NO_PENDING)
     """Messages awaiting their ReceptionStatus, with what to undo if it is not OK."""
     answered: dict[str, ReceptionStatusValues] = field(default_factory=dict)
     early: dict[str, ReceptionStatusValues] | None = None
@@ -235,7 +246,7 @@ class SessionContext(ControlTypeRules):
             steps = other.pending.pop(subject, None)
             if steps is not None:
                 if not other.pending:
-                    other.pending = {}  # let go of the emptied table
+                    other.pending = _NO_PENDING  # let go of the emptied table
                 _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
                 if status is not _OK:
                     _run(steps)
@@ -279,7 +290,7 @@ class SessionContext(ControlTypeRules):
                 now = now.replace(tzinfo=UTC)
             applier(self, message, side.sender, now, undo)
         if undo is not None:
-            _bounded_put(side.pending, message_id, undo, _MAX_PENDING)
+            _bounded_put(_pending_of(side), message_id, undo, _MAX_PENDING)
 
     def expect_status(self, direction: str, message_id: str) -> None:
         """Note a message that went over the wire but was not applied (undecodable, refused), so
@@ -288,7 +299,7 @@ class SessionContext(ControlTypeRules):
         if side is None:
             raise _bad_direction(direction)
         if message_id not in side.pending and message_id not in side.answered:
-            _bounded_put(side.pending, message_id, [], _MAX_PENDING)
+            _bounded_put(_pending_of(side), message_id, [], _MAX_PENDING)
 
     def unanswered(self) -> list[tuple[str, str]]:
         """(direction, message_id) of every remembered message still awaiting its ReceptionStatus."""
