@@ -472,7 +472,7 @@ class Driver:
                 self._failure = exc
                 self._interrupt()
                 return
-        self._kick()
+        self.wakeup()  # a task only when the timer left something to write or dispatch
 
     def _kick(self) -> None:
         """Flush in a short task (one at a time), then re-read the timer or let ``run`` finish."""
