@@ -5,16 +5,21 @@ memories) is not allocated. Structural, so it holds on any machine; the bytes ar
 
 from __future__ import annotations
 
+import sys
+from collections import OrderedDict
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builders import CEM, FRBC, Pair, frbc_instruction_om1
 from s2ws.app.observe import AppSession
 from s2ws.rules import SessionContext
+from s2ws.rules.context import _NO_PENDING
 from s2ws.rules.memory import _ControlState
 from s2ws.session import Session
-from s2ws.session.ledger import Ledger
+from s2ws.session.ledger import _SMALL, Ledger, remember
 from s2ws.session.tracking import InstructionTracker, ObjectRegistry
 
 
@@ -94,3 +99,58 @@ def test_the_rule_contexts_control_type_tables_are_made_on_first_use() -> None:
     assert state.descriptions == [] and _made(state, "descriptions")
     with pytest.raises(AttributeError, match="no attribute 'unknown'"):
         getattr(state, "unknown")  # noqa: B009 - the name is not a table
+
+
+def test_an_idle_contexts_emptied_tables_are_let_go() -> None:
+    pair = Pair.create(cem={"checker": SessionContext()})
+    pair.initialize(FRBC)
+    context = pair.cem.checker
+    assert isinstance(context, SessionContext)
+    for side in (context._cem_side, context._rm_side):
+        assert side.early is None  # every early answer was matched with its message
+        assert not side.pending and sys.getsizeof(side.pending) == sys.getsizeof({})  # no table kept
+    assert sys.getsizeof(pair.cem._ledger._outstanding) == sys.getsizeof({})
+    assert _NO_PENDING == {}  # the shared empty table was never written to
+
+
+def test_sessions_whose_peers_offer_the_same_versions_share_the_list() -> None:
+    first, second = _idle_pair(), _idle_pair()
+    assert first.cem.peer_versions == second.cem.peer_versions
+    assert first.cem.peer_versions is second.cem.peer_versions
+
+
+class _Lru:
+    """The reference: an OrderedDict LRU of ``cap`` ids, as the ledger kept them before."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.items = cap, OrderedDict[str, None]()
+
+    def put(self, key: str) -> None:
+        if key in self.items:
+            self.items.move_to_end(key)
+        self.items[key] = None
+        while len(self.items) > self.cap:
+            self.items.popitem(last=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cap=st.integers(1, 80), keys=st.lists(st.integers(0, 120), max_size=300))
+def test_the_answered_memory_is_the_same_lru_small_or_large(cap: int, keys: list[int]) -> None:
+    """A plain dict while small, an OrderedDict past _SMALL entries: the same ids in the same order."""
+    ledger, reference = Ledger(max_remembered=cap), _Lru(cap)
+    for key in keys:
+        ledger.finish(str(key))
+        reference.put(str(key))
+        assert list(ledger._answered) == list(reference.items)
+    assert ledger.sizes()["answered"] == min(cap, len(set(map(str, keys))))
+    if cap < _SMALL:
+        assert not isinstance(ledger._answered, OrderedDict)  # a few ids need no LRU order
+
+
+def test_remember_on_a_plain_dict_moves_and_evicts_like_an_ordered_one() -> None:
+    plain: dict[str, int] = {}
+    ordered: OrderedDict[str, int] = OrderedDict()
+    for key, value in [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("d", 5)]:
+        remember(plain, key, value, 3)
+        remember(ordered, key, value, 3)
+    assert list(plain.items()) == list(ordered.items()) == [("a", 3), ("c", 4), ("d", 5)]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
 from . import common, ddbc, frbc, ombc, pebc, ppbc
 from .base import S2Message, message_type_of
 
-__all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile", "get_profile", "normalize_version"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "Profile", "get_profile", "normalize_version", "shared_versions"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,12 @@ def get_profile(profile: str | Profile | None = None) -> Profile:
 
         known = ", ".join(PROFILES)
         raise ProfileError(f"unknown profile {profile!r}; known: {known}") from None
+
+
+@lru_cache(maxsize=64)
+def shared_versions(versions: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple (and one string per version) for every session whose peer lists the same versions.
+
+    Peers offer the same few lists, and a CEM keeps each RM's list for the life of the session; the
+    cache is bounded, so a peer inventing lists only makes them unshared."""
+    return versions

@@ -32,7 +32,7 @@ from ..messages.enums import (
     PPBCPowerSequenceStatus,
     ReceptionStatusValues,
 )
-from ..messages.profiles import get_profile, normalize_version
+from ..messages.profiles import get_profile, normalize_version, shared_versions
 from ..messages.states import Phase, check_allowed
 from .catalogue import finding
 from .context_ct import ControlTypeRules
@@ -96,6 +96,17 @@ class _Crossing:
     phase: Phase
 
 
+_NO_PENDING: Final[dict[str, list[_Step]]] = {}
+"""Every side's ``pending`` while nothing awaits an answer: shared, never written (see ``_pending_of``)."""
+
+
+def _pending_of(side: _Side) -> dict[str, list[_Step]]:
+    """The side's own ``pending`` table, made when the first message awaits its answer."""
+    if side.pending is _NO_PENDING:
+        side.pending = {}
+    return side.pending
+
+
 @dataclass(eq=False, slots=True)
 class _Side:
     """One direction of a session: what ``check`` and ``apply`` need for every message sent
@@ -104,11 +115,12 @@ class _Side:
     sender: EnergyManagementRole
     seen: dict[str, S2Message | int] = field(default_factory=dict)
     """The message itself (small ones) or its fingerprint, for the most recent ids."""
-    pending: dict[str, list[_Step]] = field(default_factory=dict)
+    pending: dict[str, list[_Step]] = field(default_factory=lambda: _NO_PENDING)
     """Messages awaiting their ReceptionStatus, with what to undo if it is not OK."""
     answered: dict[str, ReceptionStatusValues] = field(default_factory=dict)
-    early: dict[str, ReceptionStatusValues] = field(default_factory=dict)
-    """Answers that came before their message was applied."""
+    early: dict[str, ReceptionStatusValues] | None = None
+    """Answers that came before their message was applied (None when there are none: an emptied
+    dict keeps its table, and an idle session should not hold one per direction)."""
     verdicts: dict[type[S2Message], Finding | None] = field(default_factory=dict)
     """The phase table's verdicts in the context's present state (shared; see _phase_verdicts)."""
     answers: _Side | None = None
@@ -133,10 +145,12 @@ class SessionContext(ControlTypeRules):
         super().__init__()
         self.profile = get_profile(profile).version
         self.selected_version: str | None = None
-        self._versions: dict[EnergyManagementRole, list[str] | None] = {}
+        # each side's Handshake versions (_MISSING: no Handshake yet); two attributes, not a dict per session
+        self._cem_versions: tuple[str, ...] | None = _MISSING
+        self._rm_versions: tuple[str, ...] | None = _MISSING
         cem, rm = _Side(CEM), _Side(RM)
         cem.answers, rm.answers = rm, cem
-        self._sides = {CEM_TO_RM: cem, RM_TO_CEM: rm}
+        self._cem_side, self._rm_side = cem, rm  # two attributes: a dict of two costs every session its table
         self._phase = Phase.HANDSHAKE
         self._active: ControlType | None = None
         self._crossing: _Crossing | None = None
@@ -147,6 +161,24 @@ class SessionContext(ControlTypeRules):
         """The ids each direction used most recently, by direction (made on request: a per-session
         dict for the tests that look)."""
         return {direction: side.seen for direction, side in self._sides.items()}
+
+    @property
+    def _versions(self) -> dict[EnergyManagementRole, tuple[str, ...] | None]:
+        """The versions each side's Handshake listed, by role (absent: no Handshake yet); made on request."""
+        found = {CEM: self._cem_versions, RM: self._rm_versions}
+        return {role: versions for role, versions in found.items() if versions is not _MISSING}
+
+    @property
+    def _sides(self) -> dict[str, _Side]:
+        """Both directions' sides, by direction (made on request)."""
+        return {CEM_TO_RM: self._cem_side, RM_TO_CEM: self._rm_side}
+
+    def _side(self, direction: str) -> _Side | None:
+        if direction == RM_TO_CEM:
+            return self._rm_side
+        if direction == CEM_TO_RM:
+            return self._cem_side
+        return None
 
     @property
     def phase(self) -> Phase:
@@ -184,8 +216,14 @@ class SessionContext(ControlTypeRules):
         return crossing.phase if crossing is not None and crossing.direction == direction else self._phase
 
     def _state_changed(self) -> None:
-        for direction, side in self._sides.items():
-            side.verdicts = _phase_verdicts(self._phase_of(direction), self._active)[direction]
+        crossing = self._crossing
+        if crossing is None:
+            verdicts = _phase_verdicts(self._phase, self._active)
+            self._cem_side.verdicts = verdicts[CEM_TO_RM]
+            self._rm_side.verdicts = verdicts[RM_TO_CEM]
+            return
+        self._cem_side.verdicts = _phase_verdicts(self._phase_of(CEM_TO_RM), self._active)[CEM_TO_RM]
+        self._rm_side.verdicts = _phase_verdicts(self._phase_of(RM_TO_CEM), self._active)[RM_TO_CEM]
 
     # --- public API ---------------------------------------------------------------------------
 
@@ -195,7 +233,7 @@ class SessionContext(ControlTypeRules):
         Runs the phase table, the single-message rules and the context rules (not the ``deep``
         ones: see ``check_deep``).
         """
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         cls = type(message)
@@ -231,7 +269,7 @@ class SessionContext(ControlTypeRules):
         first (the engine answers a message before it applies it): then a refused message
         changes nothing at all, and an accepted one is recorded without undo steps.
         """
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         cls = type(message)
@@ -243,6 +281,8 @@ class SessionContext(ControlTypeRules):
             status: ReceptionStatusValues = message.status  # type: ignore[attr-defined]
             steps = other.pending.pop(subject, None)
             if steps is not None:
+                if not other.pending:
+                    other.pending = _NO_PENDING  # let go of the emptied table
                 _bounded_put(other.answered, subject, status, _MAX_ANSWERED)
                 if status is not _OK:
                     _run(steps)
@@ -251,6 +291,8 @@ class SessionContext(ControlTypeRules):
                 self.crossing = None  # it read the request: from now on it sends nothing
             elif subject not in other.answered and subject != NIL_ID:
                 early = other.early
+                if early is None:
+                    early = other.early = {}
                 early[subject] = status
                 if len(early) > _MAX_EARLY + (_MAX_EARLY >> 3):
                     _forget_oldest(early, _MAX_EARLY)
@@ -259,7 +301,11 @@ class SessionContext(ControlTypeRules):
             return
         message_id: str = message.message_id  # type: ignore[attr-defined]
         undo: Undo
-        answer = side.early.pop(message_id, None) if side.early else None
+        answer = None
+        if side.early:
+            answer = side.early.pop(message_id, None)
+            if not side.early:
+                side.early = None
         if answer is None:
             undo = []
         else:
@@ -283,16 +329,16 @@ class SessionContext(ControlTypeRules):
                 now = now.replace(tzinfo=UTC)
             applier(self, message, side.sender, now, undo)
         if undo is not None:
-            _bounded_put(side.pending, message_id, undo, _MAX_PENDING)
+            _bounded_put(_pending_of(side), message_id, undo, _MAX_PENDING)
 
     def expect_status(self, direction: str, message_id: str) -> None:
         """Note a message that went over the wire but was not applied (undecodable, refused), so
         the ReceptionStatus that answers it is not taken for one that answers nothing."""
-        side = self._sides.get(direction)
+        side = self._side(direction)
         if side is None:
             raise _bad_direction(direction)
         if message_id not in side.pending and message_id not in side.answered:
-            _bounded_put(side.pending, message_id, [], _MAX_PENDING)
+            _bounded_put(_pending_of(side), message_id, [], _MAX_PENDING)
 
     def unanswered(self) -> list[tuple[str, str]]:
         """(direction, message_id) of every remembered message still awaiting its ReceptionStatus."""
@@ -308,7 +354,7 @@ class SessionContext(ControlTypeRules):
             return
         if subject == NIL_ID and message.status is ReceptionStatusValues.INVALID_DATA:
             return  # one answer per unreadable frame: the nil id names no message, so none is answered twice
-        if subject in answered.answered or subject in answered.early:
+        if subject in answered.answered or (answered.early is not None and subject in answered.early):
             out.append(finding("S2-RS-002", "/subject_message_id", f"message {subject} was already answered"))
         elif message.status is not ReceptionStatusValues.INVALID_DATA:
             reason = f"the peer sent no message {subject} that awaits a status"
@@ -321,8 +367,10 @@ class SessionContext(ControlTypeRules):
             out.append(wrong)
 
     def _a_handshake(self, m: common.Handshake, sender: EnergyManagementRole, now: datetime, undo: Undo) -> None:
-        versions = None if m.supported_protocol_versions is UNSET else list(m.supported_protocol_versions)
-        self._set(self._versions, m.role, versions, undo)
+        versions = (
+            None if m.supported_protocol_versions is UNSET else shared_versions(tuple(m.supported_protocol_versions))
+        )
+        self._set_attr(self, "_cem_versions" if m.role is CEM else "_rm_versions", versions, undo)
 
     def _c_handshake_response(
         self, m: common.HandshakeResponse, sender: EnergyManagementRole, now: datetime, out: Out

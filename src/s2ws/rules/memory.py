@@ -72,6 +72,7 @@ _MAX_DESCRIPTIONS = 8
 _MAX_EARLY = 64
 _MAX_PER_ACTUATOR = 64
 _TYPE_NAMES: dict[type[S2Message], str] = {}
+_LAZY_TABLES: Final = frozenset({"_instructions", "_object_ids", "_envelope_ids"})
 
 
 def _type_name(message: S2Message) -> str:
@@ -277,12 +278,23 @@ class ContextMemory:
     active control type, the instructions and ids seen. Changes go through :meth:`_set` and
     :meth:`_set_attr`, which record how to undo them."""
 
+    # made on first access, like _ControlState's tables: an idle session may never need them
+    _instructions: dict[str, _Instruction]
+    _object_ids: dict[str, str]
+    _envelope_ids: dict[str, str]
+
     def __init__(self) -> None:
         self.details: common.ResourceManagerDetails | None = None
         self._ct = _ControlState()
-        self._instructions: dict[str, _Instruction] = {}
-        self._object_ids: dict[str, str] = {}
-        self._envelope_ids: dict[str, str] = {}
+
+    if not TYPE_CHECKING:  # hidden from the type checker, which then still flags unknown names
+
+        def __getattr__(self, name: str) -> Any:
+            if name not in _LAZY_TABLES:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            made: dict[Any, Any] = {}
+            object.__setattr__(self, name, made)
+            return made
 
     # --- small helpers ------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ from ..messages.enums import (
     ReceptionStatusValues,
     SessionRequestType,
 )
-from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version
+from ..messages.profiles import DEFAULT_PROFILE, get_profile, normalize_version, shared_versions
 from ..messages.states import Phase, check_allowed
 from ..rules.session_rules import (
     judge_handshake_role,
@@ -701,7 +701,9 @@ class Session:
             return
         if isinstance(message, Handshake):
             self.peer_versions = (
-                tuple(message.supported_protocol_versions) if message.supported_protocol_versions is not UNSET else None
+                shared_versions(tuple(message.supported_protocol_versions))
+                if message.supported_protocol_versions is not UNSET
+                else None
             )
             if self.role is CEM:
                 chosen = self._negotiate(self.peer_versions or ())

@@ -62,17 +62,18 @@ class Ledger:
     """Outstanding messages by message_id, plus bounded memories of finished ones."""
 
     # One per session. An idle session keeps no deadline queue (the FIFO is made when a message is
-    # sent and dropped once it runs empty: an empty deque still holds a 64-slot block) and no
-    # timed-out memory until something times out.
+    # sent and dropped once it runs empty: an empty deque still holds a 64-slot block), no heap and
+    # no timed-out memory until something times out; its few answered ids sit in a plain dict (an
+    # OrderedDict costs several hundred bytes more) until there are enough for the LRU's order to pay.
     __slots__ = ("_answered", "_fifo", "_heap", "_max_remembered", "_outstanding", "_seq", "_timed_out")
 
     def __init__(self, *, max_remembered: int) -> None:
         self._max_remembered = max(1, max_remembered)
         self._outstanding: dict[str, Entry] = {}
-        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._answered: dict[str, None] = {}  # an OrderedDict once it holds _SMALL ids
         self._timed_out: OrderedDict[str, S2Message] | None = None
         self._fifo: deque[tuple[datetime, int, str]] | None = None  # sorted by (deadline, seq)
-        self._heap: list[tuple[datetime, int, str]] = []  # deadlines that came out of order
+        self._heap: list[tuple[datetime, int, str]] | None = None  # deadlines that came out of order
         self._seq = 0
 
     def __len__(self) -> int:
@@ -91,7 +92,7 @@ class Ledger:
             "outstanding": len(self._outstanding),
             "answered": len(self._answered),
             "timed_out": len(self._timed_out or ()),
-            "deadline_heap": len(self._fifo or ()) + len(self._heap),
+            "deadline_heap": len(self._fifo or ()) + len(self._heap or ()),
         }
 
     def add(self, message_id: str, message: S2Message, frame: str, deadline: datetime) -> Entry:
@@ -120,11 +121,17 @@ class Ledger:
 
     def finish(self, subject: str) -> None:
         """The subject got its final answer: forget the entry, remember the id (bounded)."""
-        self._outstanding.pop(subject, None)
+        outstanding = self._outstanding
+        outstanding.pop(subject, None)
+        if not outstanding:
+            self._outstanding = {}  # an emptied dict keeps its table; a new one has none
         if self._timed_out:
             self._timed_out.pop(subject, None)
-        remember(self._answered, subject, None, self._max_remembered)
-        if len(self._fifo or ()) + len(self._heap) > 2 * len(self._outstanding) + 64:
+        answered = self._answered
+        if len(answered) >= _SMALL and not isinstance(answered, OrderedDict):
+            answered = self._answered = OrderedDict(answered)
+        remember(answered, subject, None, self._max_remembered)
+        if len(self._fifo or ()) + len(self._heap or ()) > 2 * len(self._outstanding) + 64:
             self._compact()
 
     def wait_retry(self, entry: Entry, at: datetime) -> None:
@@ -182,7 +189,7 @@ class Ledger:
         while (item := self._head()) is not None and item[0] <= now:
             if self._fifo and self._fifo[0] is item:
                 self._fifo.popleft()
-            else:
+            elif self._heap:
                 heapq.heappop(self._heap)
             entry = self._outstanding[item[2]]
             if entry.waiting is Waiting.ACK:
@@ -202,25 +209,40 @@ class Ledger:
         if not fifo or fifo[-1][0] <= item[0]:
             fifo.append(item)  # seq grows, so the FIFO stays sorted by (deadline, seq)
         else:
+            if self._heap is None:
+                self._heap = []
             heapq.heappush(self._heap, item)
-        if len(fifo) + len(self._heap) > 2 * len(self._outstanding) + 64:
+        if len(fifo) + len(self._heap or ()) > 2 * len(self._outstanding) + 64:
             self._compact()
 
     def _compact(self) -> None:
         live = self._outstanding
         kept = [item for item in self._fifo or () if (e := live.get(item[2])) is not None and e.seq == item[1]]
         self._fifo = deque(kept) if kept else None
-        self._heap = [item for item in self._heap if (e := live.get(item[2])) is not None and e.seq == item[1]]
-        heapq.heapify(self._heap)
+        heap = [item for item in self._heap or () if (e := live.get(item[2])) is not None and e.seq == item[1]]
+        heapq.heapify(heap)
+        self._heap = heap or None
 
     def _remember(self, memory: OrderedDict[str, V], key: str, value: V) -> None:
         remember(memory, key, value, self._max_remembered)
 
 
-def remember(memory: OrderedDict[K, V], key: K, value: V, cap: int) -> None:
-    """Put ``key`` as the newest item, evicting the oldest beyond ``cap`` (an LRU by insertion)."""
-    if key in memory:
-        memory.move_to_end(key)
+_SMALL = 32
+"""Below this many entries a plain dict serves as the LRU: finding its oldest entry is cheap while it is small."""
+
+
+def remember(memory: dict[K, V], key: K, value: V, cap: int) -> None:
+    """Put ``key`` as the newest item, evicting the oldest beyond ``cap`` (an LRU by insertion).
+
+    ``memory`` is an OrderedDict, or a plain dict kept small (its oldest entry is found by iterating)."""
+    if isinstance(memory, OrderedDict):
+        if key in memory:
+            memory.move_to_end(key)
+        memory[key] = value
+        while len(memory) > cap:
+            memory.popitem(last=False)
+        return
+    memory.pop(key, None)
     memory[key] = value
     while len(memory) > cap:
-        memory.popitem(last=False)
+        del memory[next(iter(memory))]

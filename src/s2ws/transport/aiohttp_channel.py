@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import ClientError, ClientWebSocketResponse, WSMsgType, web
+from aiohttp import ClientError, ClientWebSocketResponse, WSMessage, WSMsgType, web
 
 from ..errors import ChannelClosed
-from .channel import CLOSE_NORMAL, close_reason_bytes
+from .channel import CLOSE_NORMAL, SKIP, close_reason_bytes
 
 __all__ = ["AiohttpChannel"]
 
@@ -31,6 +32,8 @@ class AiohttpChannel:
     Pings and pongs are answered by aiohttp (``autoping``); an oversized frame makes aiohttp close the
     socket with 1009 and ``receive`` return ``None``. ``cork=False`` writes every frame at once.
     """
+
+    __slots__ = ("_cork_enabled", "_corked", "_sock", "_turn_open", "ws")
 
     def __init__(self, ws: web.WebSocketResponse | ClientWebSocketResponse, *, cork: bool = True) -> None:
         self.ws = ws
@@ -59,14 +62,25 @@ class AiohttpChannel:
 
     async def receive(self) -> str | bytes | None:
         while True:
-            msg = await self.ws.receive()
-            if msg.type is WSMsgType.TEXT:
-                return str(msg.data)
-            if msg.type is WSMsgType.BINARY:
-                return bytes(msg.data)
-            if msg.type in (WSMsgType.PING, WSMsgType.PONG):
-                continue  # only seen with autoping off
-            return None  # CLOSE, CLOSING, CLOSED, ERROR
+            data = self.unwrap(await self.ws.receive())
+            if data is not SKIP:
+                return data  # type: ignore[return-value]
+
+    @property
+    def receive_message(self) -> Callable[[], Awaitable[WSMessage]]:
+        """The WebSocket's own ``receive``: the driver awaits it directly (see ``channel.SKIP``)."""
+        return self.ws.receive
+
+    @staticmethod
+    def unwrap(msg: WSMessage) -> str | bytes | object | None:
+        """What ``receive`` returns for ``msg``, or ``SKIP``."""
+        if msg.type is WSMsgType.TEXT:
+            return str(msg.data)
+        if msg.type is WSMsgType.BINARY:
+            return bytes(msg.data)
+        if msg.type in (WSMsgType.PING, WSMsgType.PONG):
+            return SKIP  # only seen with autoping off
+        return None  # CLOSE, CLOSING, CLOSED, ERROR
 
     async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         self._end_turn()

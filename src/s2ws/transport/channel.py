@@ -6,7 +6,7 @@ driver is written once and tested without sockets.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Final, Protocol
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -14,6 +14,7 @@ __all__ = [
     "CLOSE_NORMAL",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TOO_BIG",
+    "SKIP",
     "Channel",
     "close_reason_bytes",
 ]
@@ -23,6 +24,13 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+
+SKIP: Final = object()
+"""What a channel's optional ``unwrap`` returns for a socket message that is no frame for the engine.
+
+A channel may lend the driver its socket's own ``receive_message`` (awaited directly, one coroutine
+less per idle session) with ``unwrap`` turning each message into what ``receive`` would have returned
+(a frame, ``None`` when closed) or ``SKIP``."""
 
 _MAX_CLOSE_REASON = 123  # RFC 6455 §5.5: control frame payload 125 bytes, minus the 2-byte code
 

@@ -57,6 +57,9 @@ class Connection:
     ``wakeup()`` so that the driver writes them; it must be called on the event loop's thread.
     """
 
+    # one per session: slots instead of an instance dict
+    __slots__ = ("_driver", "_pending_stop", "attempt", "engine", "headers", "remote", "side", "token", "url")
+
     def __init__(
         self,
         *,

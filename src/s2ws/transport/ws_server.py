@@ -10,10 +10,10 @@ without any part of the request.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any, Self
 
 from aiohttp import web
@@ -44,6 +44,9 @@ class _State:
     throttle: AuthThrottle
     refusals: LogLimiter
     drivers: set[Driver] = field(default_factory=set)
+    max_msg_size: int = 0
+    """aiohttp refuses a frame of exactly max_msg_size and the cap is inclusive: the cap + 1, made once
+    (an int this large is an object of its own, which every session would otherwise hold)."""
 
 
 _STATE = web.AppKey("s2ws_state", _State)
@@ -74,6 +77,7 @@ def create_app(
         clock=clock,
         throttle=AuthThrottle(opts.auth_failures, opts.auth_window),
         refusals=LogLimiter(log),
+        max_msg_size=opts.max_frame_bytes + 1,
     )
     app = app if app is not None else web.Application()
     app[_STATE] = state
@@ -103,7 +107,26 @@ def _refuse(state: _State, request: web.Request, why: str, *, level: int = loggi
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
+    # small on purpose: this coroutine waits for the whole session, and its frame is kept that long
     state = request.app[_STATE]
+    opened = await _open(request, state)
+    if isinstance(opened, web.StreamResponse):
+        return opened  # refused, or lost before the upgrade
+    ws, driver = opened
+    state.drivers.add(driver)
+    try:
+        await driver.run()
+    except Exception as exc:
+        log.warning("session with %s failed: %r", request.remote, exc)
+        log.debug("session failure", exc_info=True)
+    finally:
+        state.drivers.discard(driver)
+    return ws
+
+
+async def _open(request: web.Request, state: _State) -> web.StreamResponse | tuple[web.WebSocketResponse, Driver]:
+    """Check the request, make the engine and its driver, send the 101: the session ready to run,
+    or the response that refused it."""
     opts = state.options
     head = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
     if head > opts.max_header_bytes:
@@ -115,18 +138,21 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         _refuse(state, request, "too many failed token checks from one address", level=logging.WARNING)
         return web.Response(status=429, text="too many failed attempts\n", headers={"Retry-After": f"{wait:.0f}"})
     token = bearer_token(request.headers.get("Authorization"))
-    try:
-        async with asyncio.timeout(opts.handshake_timeout):
-            accepted = await check_token(opts.token, token)
-    except TimeoutError:
-        _refuse(state, request, "the token check did not finish in time", level=logging.WARNING)
-        return web.Response(status=503, text="try again later\n")
+    if opts.token is None or isinstance(opts.token, str):
+        accepted = await check_token(opts.token, token)  # decided at once: no timer to arm and cancel
+    else:
+        try:
+            async with asyncio.timeout(opts.handshake_timeout):
+                accepted = await check_token(opts.token, token)
+        except TimeoutError:
+            _refuse(state, request, "the token check did not finish in time", level=logging.WARNING)
+            return web.Response(status=503, text="try again later\n")
     if not accepted:
         state.throttle.failed(source, time.monotonic())
         _refuse(state, request, "bad or missing bearer token", level=logging.WARNING)
         return web.Response(status=401, text="unauthorized\n", headers={"WWW-Authenticate": challenge(token)})
     ws = web.WebSocketResponse(
-        max_msg_size=opts.max_frame_bytes + 1,  # aiohttp refuses a frame of exactly max_msg_size; the cap is inclusive
+        max_msg_size=state.max_msg_size,
         compress=opts.compress,
         heartbeat=opts.heartbeat,
         autoping=True,
@@ -137,13 +163,14 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=426, text="WebSocket upgrade required\n", headers={"Upgrade": "websocket"})
     connection = Connection(
         side="server",
-        url=str(request.url),
+        url=f"{request.scheme}://{request.host}{request.raw_path}",  # one string; request.url builds a URL object
         remote=request.remote,
         headers=request.headers,  # case-insensitive, and kept alive by the request anyway: no copy
         token=token,
     )
     engine = await make_engine(state.session_factory, connection)  # a failing factory is a 500, no upgrade
-    on_event = functools.partial(state.on_event, connection) if state.on_event is not None else None
+    # a bound method (one small object) rather than a partial (three: itself, its args, its keywords)
+    on_event = MethodType(state.on_event, connection) if state.on_event is not None else None
     driver = Driver(
         engine,
         AiohttpChannel(ws, cork=opts.cork),
@@ -157,22 +184,13 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         rate_close_after=opts.rate_close_after,
     )
     try:
-        async with asyncio.timeout(opts.handshake_timeout):
-            await ws.prepare(request)
+        await driver.bounded(ws.prepare(request), opts.handshake_timeout)
     except (ConnectionError, RuntimeError, TimeoutError) as exc:
         # the peer left (or stalled) before the 101: the session never starts and is forgotten at once
         await driver.abandon(f"the connection was lost before the upgrade ({type(exc).__name__})")
         _refuse(state, request, "the connection was lost before the upgrade")
         return ws
-    state.drivers.add(driver)
-    try:
-        await driver.run()
-    except Exception as exc:
-        log.warning("session with %s failed: %r", request.remote, exc)
-        log.debug("session failure", exc_info=True)
-    finally:
-        state.drivers.discard(driver)
-    return ws
+    return ws, driver
 
 
 async def _close_sessions(app: web.Application) -> None:
