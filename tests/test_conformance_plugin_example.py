@@ -44,7 +44,11 @@ async def start_my_rm(url: str) -> Stop:
     return stop
 
 
-@pytest.mark.s2_conformance("rm", only=["handshake", "errors", "frbc"], profile="0.0.2-beta")
+# (this battery has no timers and reaches every mode from every other: the timer and transition
+# cases have nothing to ask of it, so they are left out rather than reported as skipped)
+@pytest.mark.s2_conformance(
+    "rm", only=["handshake", "errors", "frbc"], skip=["timers", "transitions"], profile="0.0.2-beta"
+)
 async def test_my_rm_conforms(s2_conformance_case: Case) -> None:
     result = await run_against_rm(s2_conformance_case, start_my_rm)
     if result.verdict == "skip":
