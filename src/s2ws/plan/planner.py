@@ -23,7 +23,7 @@ from ..messages.base import S2Message
 from .milp import Grid, Handles, OMHandles, build
 from .milp_envelopes import PEBCHandles
 from .milp_profiles import PPBCHandles
-from .model import ActuatorModel, DeviceModel, ModeUnit, OMModel
+from .model import ActuatorModel, DeviceModel, ModeUnit, OMModel, PPBCModel
 from .site import Site
 
 __all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation", "SequenceStart"]
@@ -325,7 +325,7 @@ class Planner:
     ) -> Plan:
         site = self.site
         limit = site.time_limit_for(len(devices))
-        passed = self._pass(grid, devices, start, began, limit)
+        passed = self._pass(grid, devices, began, limit)
         values = passed.values
         left = limit - (time.perf_counter() - began)
         # Building the whole model costs about what building every device alone did; it is worth
@@ -355,9 +355,7 @@ class Planner:
         self._remember(list(values), list(values.values()))
         return passed.plan(now, grid, seconds, site)
 
-    def _pass(
-        self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float, limit: float
-    ) -> _Pass:
+    def _pass(self, grid: Grid, devices: Sequence[DeviceModel], began: float, limit: float) -> _Pass:
         """Plan each device alone against the site plus the planned power of the others.
 
         Each device gets an equal share of the time left, so a device solved early leaves more
@@ -381,7 +379,9 @@ class Planner:
             lp, handles = build(site, sub_grid, [device])
             out.build_seconds += time.perf_counter() - built
             integers += lp.num_integer
-            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=start)
+            # Not the last plan: on a shifted horizon HiGHS often spent the whole share completing
+            # it and found nothing (50 fleet devices: 13 held with it, none with the hold).
+            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=_hold_start(device, lp.names))
             if not solution.values:
                 return False
             out.values.update(zip(lp.names, solution.values, strict=True))
@@ -416,6 +416,36 @@ class Planner:
         out.device_objective = sum(objective.values())
         out.fixed = [sum(p[t] for p in power.values()) for t in range(grid.size)]
         return out
+
+
+def _hold_start(device: DeviceModel, names: Sequence[Hashable]) -> dict[Hashable, float]:
+    """A partial start that holds every actuator in its present mode (the other modes' units off,
+    no transition) or leaves every PPBC container for later. HiGHS completes it (the element of
+    the held mode, the factor, the levels), so a device alone mostly has a plan at least as good
+    as holding as soon as its solve begins."""
+    if isinstance(device, PPBCModel):  # every container left for later: no start column chosen
+        return {
+            n: (1.0 if n[1] == "skip" else 0.0) for n in names if isinstance(n, tuple) and n[1] in ("start", "skip")
+        }
+    if not isinstance(device, OMModel):
+        return {}
+    held = {a.id: a for a in device.actuators if a.mode_id is not None}
+    out: dict[Hashable, float] = {}
+    for name in names:
+        if not isinstance(name, tuple) or len(name) < 4 or name[2] not in held:
+            continue
+        actuator = held[name[2]]
+        kind = name[1]
+        if kind == "z":
+            if name[3] != actuator.mode_id:
+                out[name] = 0.0
+            elif len(actuator.mode(name[3]).units) == 1:
+                out[name] = 1.0
+        elif kind == "s":
+            out[name] = 0.0
+        elif kind == "stay":
+            out[name] = 1.0 if name[3] == actuator.mode_id else 0.0
+    return out
 
 
 def _hold_device(device: DeviceModel, grid: Grid) -> DevicePlan:
