@@ -346,6 +346,18 @@ def strategies_for(args: argparse.Namespace, *, noisy: bool = True) -> list[Stra
     return factories
 
 
+def fleet_limit_text(args: argparse.Namespace) -> str:
+    """How the fleets' time limit was set: given, or the planner's default scaled with the fleet."""
+    if args.fleet_time_limit is not None:
+        return f"{args.fleet_time_limit:g} s time limit"
+    site = Site(time_limit_s=args.time_limit)
+    return (
+        f"the default time limit scaled with the fleet, max({args.time_limit:g} s, {site.time_limit_per_device_s:g} s"
+        f" per modelled device) up to {site.time_limit_cap_s:g} s: {site.time_limit_for(50):g} s for 50,"
+        f" {site.time_limit_for(200):g} s for 200"
+    )
+
+
 def notes_for(outcomes: Sequence[Outcome], strategies: Sequence[Strategy]) -> list[str]:
     """What a reader needs to read the tables right: fallbacks, rejections, the oracle's solves."""
     notes: list[str] = []
@@ -463,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" sample, a planning step of 15 minutes, a horizon of 24 h, a solver time limit of {args.time_limit:g} s per"
         f" replan ({args.oracle_time_limit:g} s for the oracle); forecast noise {args.noise:g} (seed {args.seed});"
         f" fleets timed on the {chosen[0].name} day, {args.fleet_replans} replans each"
-        f" ({args.fleet_time_limit or args.time_limit:g} s time limit); source {source_commit()};"
+        f" ({fleet_limit_text(args)}); source {source_commit()};"
         f" whole run {time.perf_counter() - began:.0f} s of wall time."
     )
     print(report(res, md=False, command=command))

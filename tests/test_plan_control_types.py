@@ -23,11 +23,12 @@ from builders import (
     timer,
     transition,
 )
-from s2ws.control import DDBCView, OMBCView, PEBCView, PPBCView, limit_ranges, power_sequence
+from s2ws.control import DDBCDevice, DDBCView, ModeChange, OMBCView, PEBCView, PPBCView, limit_ranges, power_sequence
 from s2ws.messages import (
     Commodity,
     CommodityQuantity,
     DDBCInstruction,
+    DDBCOperationMode,
     OMBCInstruction,
     PEBCInstruction,
     PEBCPowerConstraints,
@@ -304,3 +305,73 @@ def test_a_negative_export_price_curtails_everything() -> None:
     plan = solve(Site(prices=hourly(0.3, 0.3, export=-0.05), horizon=2 * HOUR), ("pv", view), forecast=forecast)
     assert plan.devices["pv"].power_w == pytest.approx([0.0] * 8, abs=1e-6)
     assert lowest_limits(list(plan.instructions("pv", view, T0, T0 + HOUR))) == [0.0] * 4
+
+
+def test_within_a_step_the_supply_that_rises_goes_first() -> None:
+    # The heat pump runs; gas is far cheaper now, so the plan moves the heat to the boiler in the
+    # first step. A hybrid heat pump refuses any change that leaves its present demand unmet, so
+    # the boiler must be switched on before the heat pump goes off: the other order is rejected.
+    gas = CommodityQuantity.NATURAL_GAS_FLOW_RATE
+    heat_pump = ddbc_actuator(
+        "hp",
+        operation_modes=[
+            ddbc_mode("hp-off", 0, 0, supply_range=number_range(0, 0)),
+            ddbc_mode("hp-on", 600, 2500, supply_range=number_range(2000, 8000)),
+        ],
+        transitions=[transition("hp-start", "hp-off", "hp-on"), transition("hp-stop", "hp-on", "hp-off")],
+        timers=[],
+    )
+    boiler = ddbc_actuator(
+        "boiler",
+        supported_commodites=[Commodity.ELECTRICITY, Commodity.GAS],
+        operation_modes=[
+            ddbc_mode("boiler-off", 0, 0, supply_range=number_range(0, 0)),
+            ddbc_mode(
+                "boiler-on",
+                0,
+                0,
+                power_ranges=[power_range(0, 0), power_range(0.08, 0.28, gas)],
+                supply_range=number_range(3000, 10000),
+            ),
+        ],
+        transitions=[transition("b-start", "boiler-off", "boiler-on"), transition("b-stop", "boiler-on", "boiler-off")],
+        timers=[],
+    )
+    demand = number_range(6000, 6300)
+    description = ddbc_description(
+        actuators=[heat_pump, boiler], present_demand_rate=demand, provides_average_demand_rate_forecast=False
+    )
+
+    def enough_heat(change: ModeChange) -> str | None:
+        most = 0.0
+        for actuator_id in device.statuses:
+            mode_id = (
+                change.mode_id if actuator_id == change.actuator_id else device.expected(actuator_id, change.at).mode_id
+            )
+            mode = device.machine(actuator_id, change.at).mode(mode_id or "")
+            assert isinstance(mode, DDBCOperationMode)
+            most += mode.supply_range.end_of_range
+        return None if most >= demand.start_of_range else f"at most {most:.0f} W of heat"
+
+    def fresh() -> tuple[DDBCDevice, DDBCView]:
+        device = DDBCDevice(description, {"hp": ("hp-on", 0.6), "boiler": ("boiler-off", 0.0)}, accept=enough_heat)
+        view = DDBCView()
+        for message in device.activate(T0):
+            view.apply(message, T0)
+        return device, view
+
+    device, view = fresh()
+    plan = solve(Site(prices=hourly(0.6, 0.6), horizon=2 * HOUR, gas_price=0.3), ("hybrid", view))
+    planned = plan.devices["hybrid"].modes
+    assert planned is not None
+    assert (planned["hp"][0].mode_id, planned["boiler"][0].mode_id) == ("hp-off", "boiler-on")
+    instructions = [i for i in plan.instructions("hybrid", view, T0, T0 + timedelta(minutes=15))]
+    assert [(i.actuator_id, i.operation_mode_id) for i in instructions if isinstance(i, DDBCInstruction)] == [
+        ("boiler", "boiler-on"),
+        ("hp", "hp-off"),
+    ]
+    assert all(device.receive(i, T0).accepted for i in instructions if isinstance(i, DDBCInstruction))
+    # The same two instructions the other way round: the heat pump's stop is refused.
+    device, _ = fresh()
+    decisions = [device.receive(i, T0) for i in reversed(instructions) if isinstance(i, DDBCInstruction)]
+    assert not decisions[0].accepted and "at most" in (decisions[0].reason or "")

@@ -60,7 +60,9 @@ def test_the_pass_alone_gives_the_hand_computed_plan(monkeypatch: pytest.MonkeyP
 
 def test_thirty_devices_with_a_small_time_limit_get_a_plan() -> None:
     models = batteries(30)
-    site = Site(prices=two_prices(0.10, 0.40), horizon=timedelta(hours=8), time_limit_s=0.5)
+    site = Site(
+        prices=two_prices(0.10, 0.40), horizon=timedelta(hours=8), time_limit_s=0.5, time_limit_per_device_s=0.0
+    )
     planner = Planner(site)
     for _ in range(2):  # the second one warm-started from the first
         plan = planner.plan(models, T0)
@@ -88,3 +90,29 @@ def test_every_device_is_planned_when_the_time_is_enough() -> None:
     for device in plan.devices.values():
         assert device.fill_level is not None
         assert device.fill_level[-1] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_time_limit_grows_with_the_number_of_devices() -> None:
+    site = Site()
+    assert [site.time_limit_for(n) for n in (1, 7, 8, 50, 112, 200, 1000)] == pytest.approx(
+        [3.5, 3.5, 3.5, 20, 44.8, 45, 45]
+    )
+    assert Site(time_limit_s=60.0).time_limit_for(200) == 60.0  # an explicit longer limit stands
+    assert Site(time_limit_per_device_s=0.0).time_limit_for(200) == 3.5  # scaling off
+
+
+def test_a_fleet_is_planned_with_the_scaled_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float] = []
+    original = Planner._pass
+
+    def spy(self: Planner, *args: object) -> object:
+        seen.append(float(args[-1]))  # type: ignore[arg-type]
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Planner, "_pass", spy)
+    site = Site(
+        prices=two_prices(0.10, 0.40), horizon=timedelta(hours=2), time_limit_s=0.5, time_limit_per_device_s=0.2
+    )
+    plan = Planner(site).plan(batteries(5), T0)
+    assert seen == [pytest.approx(1.0)]
+    assert plan.status != "no_solution"

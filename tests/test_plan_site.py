@@ -63,6 +63,12 @@ def test_defaults(tmp_path: Path) -> None:
     assert (site.horizon, site.step) == (timedelta(hours=24), timedelta(minutes=15))
     assert site.import_limit_w is None and site.objective.kind == "cost"
     assert site.prices.export_at(T0) == 0.0
+    assert (site.time_limit_s, site.time_limit_per_device_s) == (3.5, 0.4)
+
+
+def test_the_time_limit_per_device_can_be_set(tmp_path: Path) -> None:
+    site = load_site(write(tmp_path, GOOD + "time_limit_per_device_s = 0.1\n"))
+    assert site.time_limit_for(100) == 10.0
 
 
 @pytest.mark.parametrize(
@@ -75,6 +81,7 @@ def test_defaults(tmp_path: Path) -> None:
         (GOOD.replace('"12h"', '"half a day"'), 16, "plan.horizon", "not a duration"),
         (GOOD.replace('"PT30M"', '"13h"'), 17, "plan.step", "longer than the horizon"),
         (GOOD.replace("time_limit_s = 2.5", "time_limit_s = 0"), 18, "plan.time_limit_s", "positive"),
+        (GOOD + "time_limit_per_device_s = -1\n", 19, "plan.time_limit_per_device_s", "at least 0"),
         (GOOD + "\n[battery]\nsize = 3\n", 20, "battery", "unknown table"),
         (GOOD.replace('csv = "prices.csv"', 'csv = "missing.csv"'), 7, "prices.csv", "cannot read"),
         (GOOD.replace("[grid]\n", "[grid]\nimport_limit_w = = 3\n"), 3, "", "not valid TOML"),

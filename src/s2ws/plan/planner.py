@@ -23,7 +23,7 @@ from ..messages.base import S2Message
 from .milp import Grid, Handles, OMHandles, build
 from .milp_envelopes import PEBCHandles
 from .milp_profiles import PPBCHandles
-from .model import DeviceModel, OMModel
+from .model import ActuatorModel, DeviceModel, ModeUnit, OMModel, PPBCModel
 from .site import Site
 
 __all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation", "SequenceStart"]
@@ -75,6 +75,8 @@ class DevicePlan:
     """FRBC: the level at the start of every step, and at the end of the horizon (steps + 1 values)."""
     rates: Mapping[str, tuple[float, ...]] | None = None
     """Operation-mode devices: the fill rate (FRBC) or supply (DDBC) each actuator gives per step."""
+    rates_now: Mapping[str, float] | None = None
+    """Operation-mode devices: the rate each actuator gives when the plan is made (before step 0)."""
     sequences: tuple[SequenceStart, ...] | None = None
     """PPBC: the sequences this plan starts, in order."""
     forecast_w: tuple[float, ...] | None = None
@@ -134,14 +136,16 @@ class Plan:
         stopped: set[str] = set()
         modes = device.modes
         rates = device.rates or {}
+        rates_now = device.rates_now or {}
 
         def rising(actuator_id: str, t: int) -> float:
             """How much this actuator's rate rises at step t: rises go first, so a device that
-            checks the sum of its actuators never sees a moment with too little."""
+            checks the sum of its actuators (a hybrid heat pump: the boiler on before the heat
+            pump goes off) never sees a moment with too little."""
             rate = rates.get(actuator_id)
             if rate is None:
                 return 0.0
-            return rate[t] - (rate[t - 1] if t > 0 else 0.0)
+            return rate[t] - (rate[t - 1] if t > 0 else rates_now.get(actuator_id, 0.0))
 
         for t, moment in enumerate(self.steps):
             if moment >= until or (t + 1 < len(self.steps) and self.steps[t + 1] <= now):
@@ -320,8 +324,8 @@ class Planner:
         self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float, now: datetime
     ) -> Plan:
         site = self.site
-        limit = site.time_limit_s
-        passed = self._pass(grid, devices, start, began)
+        limit = site.time_limit_for(len(devices))
+        passed = self._pass(grid, devices, began, limit)
         values = passed.values
         left = limit - (time.perf_counter() - began)
         # Building the whole model costs about what building every device alone did; it is worth
@@ -351,7 +355,7 @@ class Planner:
         self._remember(list(values), list(values.values()))
         return passed.plan(now, grid, seconds, site)
 
-    def _pass(self, grid: Grid, devices: Sequence[DeviceModel], start: dict[Hashable, float], began: float) -> _Pass:
+    def _pass(self, grid: Grid, devices: Sequence[DeviceModel], began: float, limit: float) -> _Pass:
         """Plan each device alone against the site plus the planned power of the others.
 
         Each device gets an equal share of the time left, so a device solved early leaves more
@@ -375,7 +379,9 @@ class Planner:
             lp, handles = build(site, sub_grid, [device])
             out.build_seconds += time.perf_counter() - built
             integers += lp.num_integer
-            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=start)
+            # Not the last plan: on a shifted horizon HiGHS often spent the whole share completing
+            # it and found nothing (50 fleet devices: 13 held with it, none with the hold).
+            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=_hold_start(device, lp.names))
             if not solution.values:
                 return False
             out.values.update(zip(lp.names, solution.values, strict=True))
@@ -389,7 +395,7 @@ class Planner:
             return True
 
         held: list[DeviceModel] = []
-        deadline = began + 0.6 * site.time_limit_s
+        deadline = began + 0.6 * limit
         for i, device in enumerate(devices):
             share = (deadline - time.perf_counter()) / (len(devices) - i)
             if share > 0.02 and solve(device, share):
@@ -399,7 +405,7 @@ class Planner:
             power[device.resource_id] = out.devices[device.resource_id].power_w
         out.whole = not held and integers <= _WHOLE_MODEL_INTEGERS
         if not out.whole:
-            deadline = began + 0.9 * site.time_limit_s
+            deadline = began + 0.9 * limit
             retry, held = held, []
             for i, device in enumerate(retry):
                 share = (deadline - time.perf_counter()) / (len(retry) - i)
@@ -412,6 +418,36 @@ class Planner:
         return out
 
 
+def _hold_start(device: DeviceModel, names: Sequence[Hashable]) -> dict[Hashable, float]:
+    """A partial start that holds every actuator in its present mode (the other modes' units off,
+    no transition) or leaves every PPBC container for later. HiGHS completes it (the element of
+    the held mode, the factor, the levels), so a device alone mostly has a plan at least as good
+    as holding as soon as its solve begins."""
+    if isinstance(device, PPBCModel):  # every container left for later: no start column chosen
+        return {
+            n: (1.0 if n[1] == "skip" else 0.0) for n in names if isinstance(n, tuple) and n[1] in ("start", "skip")
+        }
+    if not isinstance(device, OMModel):
+        return {}
+    held = {a.id: a for a in device.actuators if a.mode_id is not None}
+    out: dict[Hashable, float] = {}
+    for name in names:
+        if not isinstance(name, tuple) or len(name) < 4 or name[2] not in held:
+            continue
+        actuator = held[name[2]]
+        kind = name[1]
+        if kind == "z":
+            if name[3] != actuator.mode_id:
+                out[name] = 0.0
+            elif len(actuator.mode(name[3]).units) == 1:
+                out[name] = 1.0
+        elif kind == "s":
+            out[name] = 0.0
+        elif kind == "stay":
+            out[name] = 1.0 if name[3] == actuator.mode_id else 0.0
+    return out
+
+
 def _hold_device(device: DeviceModel, grid: Grid) -> DevicePlan:
     """A device that keeps what it does now over the whole horizon (no solution for it)."""
     zero = tuple(0.0 for _ in grid.starts)
@@ -421,15 +457,11 @@ def _hold_device(device: DeviceModel, grid: Grid) -> DevicePlan:
     power = 0.0
     level = device.storage.level if device.storage is not None else None
     for a in device.actuators:
-        if a.mode_id is None:
+        found = _unit_now(a, level)
+        if found is None or a.mode_id is None:
             continue
-        factor = a.factor or 0.0
+        unit, factor = found
         modes[a.id] = tuple(ModeStep(a.mode_id, factor) for _ in grid.starts)
-        units = a.mode(a.mode_id).units
-        unit = next(
-            (u for u in units if u.fill is None or level is None or u.fill[0] - 1e-9 <= level <= u.fill[1] + 1e-9),
-            units[0],
-        )
         power += unit.power_w[0] + factor * (unit.power_w[1] - unit.power_w[0])
     return DevicePlan(tuple(power for _ in grid.starts), MappingProxyType(modes))
 
@@ -565,6 +597,8 @@ def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> Devic
     T = handles.grid.size
     modes: dict[str, tuple[ModeStep, ...]] = {}
     rates: dict[str, tuple[float, ...]] = {}
+    level_now = model.storage.level if model.storage is not None else None
+    rates_now = {a.id: _rate_now(a, level_now) for a in model.actuators}
     for a, actuator in enumerate(model.actuators):
         steps: list[ModeStep] = []
         rate: list[float] = []
@@ -595,7 +629,27 @@ def _read_om(dev: OMHandles, handles: Handles, values: Sequence[float]) -> Devic
     level = None
     if model.storage is not None:
         level = (model.storage.level, *(values[c] for c in dev.level))
-    return DevicePlan(power, MappingProxyType(modes), level, MappingProxyType(rates))
+    return DevicePlan(power, MappingProxyType(modes), level, MappingProxyType(rates), MappingProxyType(rates_now))
+
+
+def _unit_now(actuator: ActuatorModel, level: float | None) -> tuple[ModeUnit, float] | None:
+    """The unit an actuator runs in now (the element for the level), and its factor."""
+    if actuator.mode_id is None:
+        return None
+    units = actuator.mode(actuator.mode_id).units
+    unit = next(
+        (u for u in units if u.fill is None or level is None or u.fill[0] - 1e-9 <= level <= u.fill[1] + 1e-9),
+        units[0],
+    )
+    return unit, actuator.factor or 0.0
+
+
+def _rate_now(actuator: ActuatorModel, level: float | None) -> float:
+    found = _unit_now(actuator, level)
+    if found is None:
+        return 0.0
+    unit, factor = found
+    return unit.rate[0] + factor * (unit.rate[1] - unit.rate[0])
 
 
 def _when(grid: Grid, steps: list[int]) -> str:

@@ -22,6 +22,7 @@ weights = { cost = 1.0, peak = 0.1 }   # for "weighted"
 horizon = "24h"                 # "15min", "90s", "1h30min", or ISO 8601 "PT24H"
 step = "15min"
 time_limit_s = 3.5
+time_limit_per_device_s = 0.4   # a larger site: this much per device, at most 45 s
 ```
 
 Errors are :class:`~s2ws.errors.SiteFileError` naming the file, the line and the key (tomllib
@@ -51,7 +52,7 @@ _KEYS: Mapping[str, frozenset[str]] = {
     "prices": frozenset({"csv", "import_price", "export_price", "gas_price"}),
     "base_load": frozenset({"w", "csv"}),
     "objective": frozenset({"kind", "capacity_price", "weights"}),
-    "plan": frozenset({"horizon", "step", "time_limit_s", "mip_gap"}),
+    "plan": frozenset({"horizon", "step", "time_limit_s", "time_limit_per_device_s", "mip_gap"}),
 }
 
 _UNITS = {"h": 3600.0, "min": 60.0, "m": 60.0, "s": 1.0, "d": 86400.0}
@@ -255,6 +256,7 @@ def load_site(path: str | Path) -> Site:
     time_limit = r.number(plan_table, "plan", "time_limit_s")
     if time_limit is not None and time_limit <= 0:
         raise r.fail("plan", "time_limit_s", "must be positive")
+    per_device = r.number(plan_table, "plan", "time_limit_per_device_s")
     gap = r.number(plan_table, "plan", "mip_gap")
     return Site(
         import_limit_w=r.number(grid, "grid", "import_limit_w"),
@@ -266,6 +268,7 @@ def load_site(path: str | Path) -> Site:
         horizon=horizon,
         step=step,
         time_limit_s=3.5 if time_limit is None else time_limit,
+        time_limit_per_device_s=0.4 if per_device is None else per_device,
         mip_gap=0.005 if gap is None else gap,
         gas_price=r.number(prices_table, "prices", "gas_price") or 0.0,
     )
