@@ -106,7 +106,7 @@ def test_a_fleet_is_planned_with_the_scaled_limit(monkeypatch: pytest.MonkeyPatc
     original = Planner._pass
 
     def spy(self: Planner, *args: object) -> object:
-        seen.append(float(args[-1]))  # type: ignore[arg-type]
+        seen.append(float(args[3]))  # type: ignore[arg-type]
         return original(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Planner, "_pass", spy)
@@ -116,3 +116,42 @@ def test_a_fleet_is_planned_with_the_scaled_limit(monkeypatch: pytest.MonkeyPatc
     plan = Planner(site).plan(batteries(5), T0)
     assert seen == [pytest.approx(1.0)]
     assert plan.status != "no_solution"
+
+
+@pytest.mark.parametrize("count", [2, 9])
+def test_a_small_site_follows_its_last_plan_and_a_fleet_starts_from_holding(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    # What each device of the pass is started from: the last plan for a home-sized site, the
+    # present modes held for a fleet (see _FOLLOW_LAST_PLAN_UP_TO).
+    monkeypatch.setattr(planner_module, "_WHOLE_MODEL_INTEGERS", 0)  # the pass's plan stands
+    models = batteries(count)
+    site = Site(prices=two_prices(0.10, 0.40), horizon=timedelta(hours=8), time_limit_s=30.0)
+    planner = Planner(site)
+    planner.plan(models, T0)  # the first plan: nothing to follow yet
+    seeds: list[dict[object, float]] = []
+    real_build = planner_module.build  # type: ignore[attr-defined]
+
+    def recording_build(*args: object, **kwargs: object) -> object:
+        lp, handles = real_build(*args, **kwargs)  # type: ignore[arg-type]
+        solve = lp.solve
+
+        def recording_solve(**options: object) -> object:
+            seeds.append(dict(options.get("start") or {}))  # type: ignore[call-overload]
+            return solve(**options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(lp, "solve", recording_solve)
+        return lp, handles
+
+    monkeypatch.setattr(planner_module, "build", recording_build)
+    planner.plan(models, T0)
+    assert len(seeds) == count
+    last = planner._last
+    follows = [any(n in last and seed[n] == last[n] for n in seed if n[1] == "z") for seed in seeds]  # type: ignore[index]
+    held = [all(v in (0.0, 1.0) for v in seed.values()) and len(seed) < len(last) / count for seed in seeds]
+    assert 2 <= planner_module._FOLLOW_LAST_PLAN_UP_TO < 9  # a home follows, a fleet holds
+    if count == 2:
+        assert all(len(seed) >= len(last) for seed in seeds)  # the whole last plan is offered
+        assert all(follows)
+    else:
+        assert all(held)

@@ -30,6 +30,12 @@ __all__ = ["DevicePlan", "ModeStep", "Plan", "Planner", "Relaxation", "SequenceS
 
 _TOL = 1e-6
 _WHOLE_MODEL_INTEGERS = 4000
+_FOLLOW_LAST_PLAN_UP_TO = 8
+"""Sites of at most this many devices start each device of the pass from the last plan, larger
+ones from holding the present modes. The last plan is the better start when there is time to
+complete it (a home on its winter day: 99.6 % of the oracle's saving against 96.0 %); a fleet's
+device has a fraction of a second, in which HiGHS often completed the last plan on the shifted
+horizon too late and found nothing (50 devices: 13 held with it, none with the hold)."""
 """Above this many integer columns (the devices' own), the whole model is not tried after the pass: HiGHS
 spends its time limit (and more) before finding anything better than the pass (50 fleet devices: 14 000)."""
 
@@ -325,7 +331,8 @@ class Planner:
     ) -> Plan:
         site = self.site
         limit = site.time_limit_for(len(devices))
-        passed = self._pass(grid, devices, began, limit)
+        follow = start if len(devices) <= _FOLLOW_LAST_PLAN_UP_TO else None
+        passed = self._pass(grid, devices, began, limit, follow)
         values = passed.values
         left = limit - (time.perf_counter() - began)
         # Building the whole model costs about what building every device alone did; it is worth
@@ -355,7 +362,14 @@ class Planner:
         self._remember(list(values), list(values.values()))
         return passed.plan(now, grid, seconds, site)
 
-    def _pass(self, grid: Grid, devices: Sequence[DeviceModel], began: float, limit: float) -> _Pass:
+    def _pass(
+        self,
+        grid: Grid,
+        devices: Sequence[DeviceModel],
+        began: float,
+        limit: float,
+        follow: Mapping[Hashable, float] | None = None,
+    ) -> _Pass:
         """Plan each device alone against the site plus the planned power of the others.
 
         Each device gets an equal share of the time left, so a device solved early leaves more
@@ -379,9 +393,9 @@ class Planner:
             lp, handles = build(site, sub_grid, [device])
             out.build_seconds += time.perf_counter() - built
             integers += lp.num_integer
-            # Not the last plan: on a shifted horizon HiGHS often spent the whole share completing
-            # it and found nothing (50 fleet devices: 13 held with it, none with the hold).
-            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=_hold_start(device, lp.names))
+            # ``follow``: the last plan (small sites), else holding (see _FOLLOW_LAST_PLAN_UP_TO)
+            seed = follow if follow and any(n in follow for n in lp.names) else _hold_start(device, lp.names)
+            solution = lp.solve(time_limit=share, gap=0.01, abs_gap=0.05, start=seed)
             if not solution.values:
                 return False
             out.values.update(zip(lp.names, solution.values, strict=True))
