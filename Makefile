@@ -78,14 +78,14 @@ FUZZ_SECONDS ?= 60
 fuzz: $(STAMP)
 	$(BIN)/python -m fuzz.run --all --seconds $(FUZZ_SECONDS)
 
-# The planning benchmark: the reference home over simulated days under every kind of control, recorded
-# in docs/planning.md. It runs in .venv (the optimiser's solver is a dependency of s2ws); EMHASS, when
-# wanted beside it, lives in its own environment (make emhass-venv) and is used only if present.
-bench-plan: $(STAMP)
-	$(BIN)/python -m bench.plan --write-docs --invoked-as 'make bench-plan'
-
 EMHASS_VENV := .venv-emhass
 EMHASS_STAMP := $(EMHASS_VENV)/.installed-emhass
+
+# The planning benchmark: the reference home over simulated days under every kind of control, recorded
+# in docs/planning.md. It runs in .venv (the optimiser's solver is a dependency of s2ws); EMHASS runs
+# beside it in its own environment (.venv-emhass, from PyPI), made first.
+bench-plan: $(STAMP) $(EMHASS_STAMP)
+	$(BIN)/python -m bench.plan --write-docs --invoked-as 'make bench-plan'
 
 .PHONY: emhass-venv
 emhass-venv: $(EMHASS_STAMP)
