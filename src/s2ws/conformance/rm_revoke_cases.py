@@ -9,6 +9,9 @@ rejects at once leaves nothing to revoke: the case is then skipped.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from .cases import CaseContext, case
 from .probe import Probe
 from .rm_cases import DDBC, OMBC, PEBC, PPBC, _ready
@@ -19,64 +22,54 @@ __all__: list[str] = []
 _HOUR = 3600.0
 _RULES = ("S2-REVOKE-001", "S2-REVOKE-002", "S2-INSTR-002")
 
+Build = Callable[[Probe, CaseContext], Awaitable[dict[str, Any]]]
+"""Brings the session under test to the control type and makes the instruction to revoke."""
 
-@case(
-    47,
-    "rm",
-    "OMBC: a revoked instruction is reported REVOKED and not carried out",
-    rules=_RULES,
-    sections=("RevokeObject", "OMBC.Instruction", "InstructionStatusUpdate"),
-    tags=("ombc", "instruction", "revocation"),
-)
-async def rm_ombc_revoke(probe: Probe, ctx: CaseContext) -> None:
-    """An OMBC.Instruction for one hour ahead is accepted; RevokeObject naming it is answered OK; the RM reports it
-    REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
+
+async def _ombc(probe: Probe, ctx: CaseContext) -> dict[str, Any]:
     _, description = await _ready(probe, ctx, OMBC)
     status = await probe.expect_type("OMBC.Status")
-    await revoke_ahead(probe, ombc_instruction(description, status, _HOUR, stay=True), "OMBC.Instruction")
+    return ombc_instruction(description, status, _HOUR, stay=True)
 
 
-@case(
-    48,
-    "rm",
-    "DDBC: a revoked instruction is reported REVOKED and not carried out",
-    rules=_RULES,
-    sections=("RevokeObject", "DDBC.Instruction", "InstructionStatusUpdate"),
-    tags=("ddbc", "instruction", "revocation"),
-)
-async def rm_ddbc_revoke(probe: Probe, ctx: CaseContext) -> None:
-    """A DDBC.Instruction for one hour ahead is accepted; RevokeObject naming it is answered OK; the RM reports it
-    REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
+async def _ddbc(probe: Probe, ctx: CaseContext) -> dict[str, Any]:
     _, description = await _ready(probe, ctx, DDBC)
     status = await probe.expect_type("DDBC.ActuatorStatus")
-    await revoke_ahead(probe, ddbc_instruction(description, status, _HOUR, stay=True), "DDBC.Instruction")
+    return ddbc_instruction(description, status, _HOUR, stay=True)
 
 
-@case(
-    49,
-    "rm",
-    "PEBC: a revoked instruction is reported REVOKED and not carried out",
-    rules=_RULES,
-    sections=("RevokeObject", "PEBC.Instruction", "InstructionStatusUpdate"),
-    tags=("pebc", "instruction", "revocation"),
-)
-async def rm_pebc_revoke(probe: Probe, ctx: CaseContext) -> None:
-    """A PEBC.Instruction for one hour ahead is accepted; RevokeObject naming it is answered OK; the RM reports it
-    REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
+async def _pebc(probe: Probe, ctx: CaseContext) -> dict[str, Any]:
     _, constraints = await _ready(probe, ctx, PEBC)
-    await revoke_ahead(probe, pebc_instruction(constraints, _HOUR, elements=1), "PEBC.Instruction")
+    return pebc_instruction(constraints, _HOUR, elements=1)
 
 
-@case(
-    50,
-    "rm",
-    "PPBC: a revoked schedule instruction is reported REVOKED and not carried out",
-    rules=_RULES,
-    sections=("RevokeObject", "PPBC.ScheduleInstruction", "InstructionStatusUpdate"),
-    tags=("ppbc", "instruction", "revocation"),
-)
-async def rm_ppbc_revoke(probe: Probe, ctx: CaseContext) -> None:
-    """A PPBC.ScheduleInstruction for one hour ahead is accepted; RevokeObject naming it is answered OK; the RM
-    reports it REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."""
+async def _ppbc(probe: Probe, ctx: CaseContext) -> dict[str, Any]:
     _, profile = await _ready(probe, ctx, PPBC)
-    await revoke_ahead(probe, ppbc_instruction(profile, _HOUR), "PPBC.ScheduleInstruction")
+    return ppbc_instruction(profile, _HOUR)
+
+
+def _register(number: int, tag: str, wire_type: str, what: str, build: Build) -> None:
+    async def script(probe: Probe, ctx: CaseContext) -> None:
+        await revoke_ahead(probe, await build(probe, ctx), wire_type)
+
+    script.__name__ = script.__qualname__ = f"rm_{tag}_revoke"
+    article = "An" if wire_type[0] in "AEIOU" else "A"
+    script.__doc__ = (
+        f"{article} {wire_type} for one hour ahead is accepted; RevokeObject naming it is answered OK; the RM "
+        "reports it "
+        "REVOKED, never STARTED or SUCCEEDED, and nothing after REVOKED."
+    )
+    case(
+        number,
+        "rm",
+        f"{tag.upper()}: a revoked {what} is reported REVOKED and not carried out",
+        rules=_RULES,
+        sections=("RevokeObject", wire_type, "InstructionStatusUpdate"),
+        tags=(tag, "instruction", "revocation"),
+    )(script)
+
+
+_register(47, "ombc", "OMBC.Instruction", "instruction", _ombc)
+_register(48, "ddbc", "DDBC.Instruction", "instruction", _ddbc)
+_register(49, "pebc", "PEBC.Instruction", "instruction", _pebc)
+_register(50, "ppbc", "PPBC.ScheduleInstruction", "schedule instruction", _ppbc)
